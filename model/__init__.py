@@ -1,0 +1,34 @@
+"""Shared vocabulary: labels, samples, inventory, status enums, clocks. Imports nothing of ours."""
+
+from model.clock import Clock, FakeClock, SystemClock
+from model.inventory import (
+    TARGET_LABELS,
+    CollectorSpec,
+    Device,
+    HostCollectorSpec,
+    Inventory,
+    Site,
+    System,
+    Target,
+)
+from model.samples import Labels, Sample
+from model.secrets import Secret
+from model.status import TargetState
+
+__all__ = [
+    "Clock",
+    "CollectorSpec",
+    "Device",
+    "FakeClock",
+    "HostCollectorSpec",
+    "Inventory",
+    "Labels",
+    "Sample",
+    "Secret",
+    "Site",
+    "System",
+    "SystemClock",
+    "Target",
+    "TargetState",
+    "TARGET_LABELS",
+]
