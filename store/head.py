@@ -1,0 +1,299 @@
+"""The in-memory head: the recent samples of every series, answering most queries without disk.
+
+Each series keeps an open buffer (timestamps as int32 millisecond offsets, values as float64) and a
+list of closed, compressed chunks. A chunk never spans a block boundary (blocks are aligned to
+`block_ms`, one hour by default), so a whole block can be handed to the disk store when it is due and
+dropped from memory once it is older than the head's window.
+
+The head is not thread-safe by itself: the store holds one lock around every call.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from model import Labels, Sample
+from store.codec import FloatArray, IntArray, decode_chunk, encode_chunk
+
+__all__ = ["AppendResult", "Head", "HeadChunk", "Rejections", "SeriesData"]
+
+MAX_CHUNK_SAMPLES = 240
+
+
+class HeadChunk(NamedTuple):
+    """A closed chunk: first and last timestamp (ms), sample count, encoded `[ts, values]`."""
+
+    start: int
+    end: int
+    samples: int
+    blob: bytes
+
+
+class SeriesData(NamedTuple):
+    """Samples of one series in a time range: timestamps (ms, ascending) and values."""
+
+    ts: IntArray
+    values: FloatArray
+
+
+@dataclass
+class Rejections:
+    """Samples the head refused, by reason (names as in Prometheus' TSDB where one exists)."""
+
+    out_of_order: int = 0
+    duplicate_sample_for_timestamp: int = 0
+    out_of_bounds: int = 0
+    too_far_in_future: int = 0
+    invalid_value: int = 0
+    duplicate_same_value: int = 0
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        yield "out_of_order", self.out_of_order
+        yield "duplicate_sample_for_timestamp", self.duplicate_sample_for_timestamp
+        yield "out_of_bounds", self.out_of_bounds
+        yield "too_far_in_future", self.too_far_in_future
+        yield "invalid_value", self.invalid_value
+
+
+@dataclass
+class AppendResult:
+    """What one batch did: accepted samples as parallel lists, series created, refusals."""
+
+    series_ids: array[int] = field(default_factory=lambda: array("q"))
+    ts: array[int] = field(default_factory=lambda: array("q"))
+    values: array[float] = field(default_factory=lambda: array("d"))
+    new_series: list[tuple[int, str, Labels]] = field(default_factory=list)
+    rejected: Rejections = field(default_factory=Rejections)
+
+
+class _Series:
+    __slots__ = ("base", "block_end", "chunks", "id", "labels", "last_t", "last_v", "name", "offs", "vals")
+
+    def __init__(self, sid: int, name: str, labels: Labels) -> None:
+        self.id = sid
+        self.name = name
+        self.labels = labels
+        self.base = 0
+        self.block_end = -1
+        self.offs = array("i")
+        self.vals = array("d")
+        self.chunks: list[HeadChunk] = []
+        self.last_t = -(2**62)
+        self.last_v = math.nan
+
+
+class Head:
+    """Recent samples of every series. Times are integer milliseconds since the Unix epoch."""
+
+    def __init__(self, *, block_ms: int, window_ms: int, future_ms: int = 600_000) -> None:
+        self.block_ms = block_ms
+        self.window_ms = window_ms
+        self.future_ms = future_ms
+        self._by_key: dict[tuple[str, Labels], _Series] = {}
+        self._by_id: dict[int, _Series] = {}
+        self._by_name: dict[str, list[_Series]] = {}
+        self._next_id = 1
+        self.max_t: int | None = None
+        self.floor: int = 0
+        """The head holds every sample at or after this time (ms) that the store accepted."""
+        self.flushed_until: int | None = None
+        """Blocks before this time are on disk; samples before it are out of bounds."""
+
+    # -- series -------------------------------------------------------------------------------
+    def add_known_series(self, sid: int, name: str, labels: Labels) -> None:
+        """Register a series loaded from disk (at open)."""
+        self._index(_Series(sid, name, labels))
+        self._next_id = max(self._next_id, sid + 1)
+
+    def series_count(self) -> int:
+        return len(self._by_id)
+
+    def lookup(self, sid: int) -> tuple[str, Labels]:
+        s = self._by_id[sid]
+        return s.name, s.labels
+
+    def all_series(self, name: str | None = None) -> list[tuple[int, str, Labels]]:
+        """Every series, or those of one metric name."""
+        pool = self._by_id.values() if name is None else self._by_name.get(name, [])
+        return [(s.id, s.name, s.labels) for s in pool]
+
+    def _index(self, s: _Series) -> None:
+        self._by_key[(s.name, s.labels)] = s
+        self._by_id[s.id] = s
+        self._by_name.setdefault(s.name, []).append(s)
+
+    # -- append -------------------------------------------------------------------------------
+    def append(self, samples: Iterable[Sample], now_ms: int) -> AppendResult:
+        """Append samples, refusing out-of-order, duplicate, too old and too new ones (counted)."""
+        res = AppendResult()
+        by_key = self._by_key
+        rej = res.rejected
+        sids, tss, vals = res.series_ids, res.ts, res.values
+        horizon = now_ms + self.future_ms
+        floor = self.flushed_until if self.flushed_until is not None else 0
+        max_t = self.max_t if self.max_t is not None else -(2**62)
+        for name, labels, value, ts in samples:
+            s = by_key.get((name, labels))
+            if s is None:
+                s = self._create(name, labels)
+                res.new_series.append((s.id, name, labels))
+            t = int(ts * 1000.0 + 0.5)
+            if t <= s.last_t:
+                self._refuse(s, t, value, rej)
+                continue
+            if t < floor:
+                rej.out_of_bounds += 1
+                continue
+            if t > horizon:
+                rej.too_far_in_future += 1
+                continue
+            if t >= s.block_end or len(s.vals) >= MAX_CHUNK_SAMPLES:
+                self._cut(s, t)
+            try:
+                s.vals.append(value)
+            except TypeError:
+                rej.invalid_value += 1
+                continue
+            s.offs.append(t - s.base)
+            s.last_t = t
+            s.last_v = value
+            sids.append(s.id)
+            tss.append(t)
+            vals.append(value)
+            max_t = max(max_t, t)
+        if tss:
+            self.max_t = max_t
+        return res
+
+    def replay(self, sids: Sequence[int], ts: Sequence[int], values: Sequence[float]) -> int:
+        """Re-apply samples from the write-ahead log at open; returns how many were applied."""
+        applied = 0
+        floor = self.flushed_until if self.flushed_until is not None else -(2**62)
+        max_t = self.max_t if self.max_t is not None else -(2**62)
+        for sid, t, value in zip(sids, ts, values, strict=True):
+            s = self._by_id.get(sid)
+            if s is None or t <= s.last_t or t < floor:
+                continue
+            if t >= s.block_end or len(s.vals) >= MAX_CHUNK_SAMPLES:
+                self._cut(s, t)
+            s.offs.append(t - s.base)
+            s.vals.append(value)
+            s.last_t, s.last_v = t, value
+            max_t = max(max_t, t)
+            applied += 1
+        if applied:
+            self.max_t = max_t
+        return applied
+
+    def start_at(self, first_ms: int) -> None:
+        """A new store accepts samples from one block before its first sample on."""
+        self.flushed_until = (first_ms // self.block_ms - 1) * self.block_ms
+        self.floor = self.flushed_until
+
+    def _create(self, name: str, labels: Labels) -> _Series:
+        s = _Series(self._next_id, name, labels)
+        self._next_id += 1
+        self._index(s)
+        return s
+
+    @staticmethod
+    def _refuse(s: _Series, t: int, value: float, rej: Rejections) -> None:
+        if t < s.last_t:
+            rej.out_of_order += 1
+        elif value == s.last_v or (math.isnan(value) and math.isnan(s.last_v)):
+            rej.duplicate_same_value += 1
+        else:
+            rej.duplicate_sample_for_timestamp += 1
+
+    def _cut(self, s: _Series, t: int) -> None:
+        """Close the open buffer into a chunk and start a new one whose base is `t`."""
+        if s.vals:
+            s.chunks.append(_encode(s))
+            del s.offs[:]
+            del s.vals[:]
+        s.base = t
+        s.block_end = (t // self.block_ms + 1) * self.block_ms
+
+    # -- blocks -------------------------------------------------------------------------------
+    def due_block(self, grace_ms: int) -> int | None:
+        """Start (ms) of the oldest block that is complete and not yet on disk, or None."""
+        if self.max_t is None or self.flushed_until is None:
+            return None
+        start = self.flushed_until
+        if start + self.block_ms + grace_ms <= self.max_t:
+            return start
+        return None
+
+    def block_chunks(self, start: int) -> list[tuple[int, HeadChunk]]:
+        """Every chunk of the block starting at `start`, closing open buffers that lie in it."""
+        end = start + self.block_ms
+        out: list[tuple[int, HeadChunk]] = []
+        for s in self._by_id.values():
+            if s.vals and s.base < end:
+                s.chunks.append(_encode(s))
+                del s.offs[:]
+                del s.vals[:]
+                s.block_end = -1
+            out.extend((s.id, c) for c in s.chunks if start <= c.start < end)
+        return out
+
+    def mark_flushed(self, end: int) -> None:
+        """Blocks before `end` are durable on disk; drop what is also older than the window."""
+        self.flushed_until = end
+        if self.max_t is None:
+            return
+        keep_from = min(end, self.max_t - self.window_ms)
+        keep_from -= keep_from % self.block_ms
+        if keep_from <= self.floor:
+            return
+        for s in self._by_id.values():
+            if s.chunks and s.chunks[0].start < keep_from:
+                s.chunks = [c for c in s.chunks if c.start >= keep_from]
+        self.floor = keep_from
+
+    # -- read ---------------------------------------------------------------------------------
+    def snapshot(self, ids: Iterable[int], start: int, end: int) -> dict[int, list[HeadChunk]]:
+        """Chunks (the open buffer as a fresh chunk) overlapping [start, end] of each series."""
+        out: dict[int, list[HeadChunk]] = {}
+        for sid in ids:
+            s = self._by_id.get(sid)
+            if s is None:
+                continue
+            parts = [c for c in s.chunks if c.end >= start and c.start <= end]
+            if s.vals and s.last_t >= start and s.base <= end:
+                parts.append(_encode(s))
+            if parts:
+                out[sid] = parts
+        return out
+
+    def latest(self) -> Iterator[Sample]:
+        """The last accepted sample of every series that has one."""
+        for s in self._by_id.values():
+            if s.last_t > -(2**62):
+                yield Sample(s.name, s.labels, s.last_v, s.last_t / 1000.0)
+
+
+def _encode(s: _Series) -> HeadChunk:
+    ts = np.frombuffer(s.offs, dtype=np.int32).astype(np.int64) + s.base
+    vals = np.frombuffer(s.vals, dtype=np.float64).copy()
+    return HeadChunk(int(ts[0]), int(ts[-1]), len(vals), encode_chunk([ts, vals]))
+
+
+def decode_parts(parts: Sequence[HeadChunk], start: int, end: int) -> SeriesData:
+    """Decode chunks of one series and keep samples within [start, end] (ms)."""
+    ts_parts: list[IntArray] = []
+    val_parts: list[FloatArray] = []
+    for c in parts:
+        cols = decode_chunk(c.blob)
+        ts_parts.append(cols[0].astype(np.int64, copy=False))
+        val_parts.append(cols[1].astype(np.float64, copy=False))
+    ts = np.concatenate(ts_parts) if ts_parts else np.zeros(0, np.int64)
+    vals = np.concatenate(val_parts) if val_parts else np.zeros(0, np.float64)
+    lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
+    return SeriesData(ts[lo:hi], vals[lo:hi])

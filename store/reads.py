@@ -1,0 +1,101 @@
+"""Reads that combine the head (recent, in memory) with the SQLite file (older), without gaps or
+duplicates: the head answers for every time at or after its floor, the file for everything before."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from store import disk
+from store.head import Head, HeadChunk, SeriesData, decode_parts
+from store.rollups import TIER_5M, TIERS, RollupData, Tier, bucketize, decode_rows
+
+__all__ = ["read_range", "read_rollup"]
+
+
+def read_range(
+    conn: sqlite3.Connection, head: Head, lock: threading.Lock, ids: Sequence[int], start: int, end: int
+) -> dict[int, SeriesData]:
+    """Raw samples of each series within [start, end] (ms)."""
+    with lock:
+        floor = head.floor
+        snap = head.snapshot(ids, max(start, floor), end)
+    parts: dict[int, list[HeadChunk]] = defaultdict(list)
+    if start < floor:
+        for r in disk.read_rows(conn, "raw", list(ids), start, min(end, floor - 1)):
+            if r.start < floor:
+                parts[r.series_id].append(HeadChunk(r.start, r.end, r.count, r.blob))
+    for sid, chunks in snap.items():
+        parts[sid].extend(chunks)
+    out: dict[int, SeriesData] = {}
+    for sid in ids:
+        if sid in parts:
+            data = decode_parts(parts[sid], start, end)
+            if data.ts.size:
+                out[sid] = data
+    return out
+
+
+def read_rollup(
+    conn: sqlite3.Connection,
+    head: Head,
+    lock: threading.Lock,
+    ids: Sequence[int],
+    step: str,
+    start: int,
+    end: int,
+) -> dict[int, RollupData]:
+    """Buckets of `step` ("5m" or "1h") starting within [start, end] (ms), empty buckets omitted.
+
+    Stored rows answer for flushed time; the rest is computed from raw samples the same way."""
+    tier = TIERS[step]
+    start -= start % tier.step_ms
+    with lock:
+        flushed = head.flushed_until if head.flushed_until is not None else start
+    stored_until = flushed - flushed % tier.row_ms if tier is not TIER_5M else flushed
+    rows: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    if start < stored_until:
+        found = disk.read_rows(conn, tier.name, list(ids), start, min(end, stored_until - 1))
+        for r, slots in zip(found, decode_rows([r.blob for r in found], tier.slots), strict=True):
+            rows[r.series_id].append((r.start, slots))
+    if end >= stored_until:
+        _from_finer(conn, head, lock, ids, tier, max(start, stored_until), end, rows)
+    return {sid: data for sid in ids if sid in rows and (data := _assemble(rows[sid], tier, start, end))}
+
+
+def _from_finer(
+    conn: sqlite3.Connection,
+    head: Head,
+    lock: threading.Lock,
+    ids: Sequence[int],
+    tier: Tier,
+    start: int,
+    end: int,
+    rows: dict[int, list[tuple[int, np.ndarray]]],
+) -> None:
+    """Rows for [start, end] built from raw samples (aligned to the tier's row span)."""
+    row_start = start - start % tier.row_ms
+    raw = read_range(conn, head, lock, ids, row_start, end)
+    for sid, data in raw.items():
+        bounds = np.arange(row_start, end + 1, tier.row_ms)
+        cuts = np.searchsorted(data.ts, bounds)
+        cuts = np.append(cuts, data.ts.size)
+        for i, rs in enumerate(bounds):
+            lo, hi = cuts[i], cuts[i + 1]
+            if hi > lo:
+                rows[sid].append((int(rs), bucketize(data.ts[lo:hi], data.values[lo:hi], int(rs), tier)))
+
+
+def _assemble(parts: list[tuple[int, np.ndarray]], tier: Tier, start: int, end: int) -> RollupData | None:
+    parts.sort(key=lambda p: p[0])
+    ts = np.concatenate([rs + np.arange(s.shape[1], dtype=np.int64) * tier.step_ms for rs, s in parts])
+    slots = np.concatenate([s for _, s in parts], axis=1)
+    keep = (slots[0] > 0) & (ts >= start) & (ts <= end)
+    if not keep.any():
+        return None
+    s = slots[:, keep]
+    return RollupData(ts[keep], s[0], s[1], s[2], s[3], s[4])
