@@ -191,9 +191,9 @@ class Head:
             self.max_t = max_t
         return applied
 
-    def start_at(self, first_ms: int) -> None:
-        """A new store accepts samples from one block before its first sample on."""
-        self.flushed_until = (first_ms // self.block_ms - 1) * self.block_ms
+    def start_at(self, now_ms: int) -> None:
+        """A new store accepts samples from the start of the block before the current one."""
+        self.flushed_until = (now_ms // self.block_ms - 1) * self.block_ms
         self.floor = self.flushed_until
 
     def _create(self, name: str, labels: Labels) -> _Series:

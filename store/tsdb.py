@@ -142,7 +142,7 @@ class Store:
         for data in self._disk.load_wal():
             sids, ts, values = _decode_wal(data)
             if head.flushed_until is None and len(ts):
-                head.start_at(int(ts.min()))
+                head.start_at(int(ts.min()) + BLOCK_MS)  # never flushed: keep from the first block on
             replayed += head.replay(sids.tolist(), ts.tolist(), values.tolist())
         self._m.series.set(head.series_count())
         log.info("store opened: %d series, %d samples replayed", head.series_count(), replayed)
@@ -220,8 +220,8 @@ class Store:
         samples: list[Sample] = [s for b in batches for s in b]
         now_ms = int(self._clock.now() * 1000)
         with self._lock:
-            if self._head.flushed_until is None and samples:
-                self._head.start_at(min(int(s.ts * 1000.0 + 0.5) for s in samples))
+            if self._head.flushed_until is None:
+                self._head.start_at(now_ms)
             res = self._head.append(samples, now_ms)
         wal = None
         if len(res.ts):
