@@ -16,6 +16,7 @@ from model.secrets import Secret
 from model.status import TargetState
 
 __all__ = [
+    "TARGET_LABELS",
     "Clock",
     "CollectorSpec",
     "Device",
@@ -30,5 +31,4 @@ __all__ = [
     "SystemClock",
     "Target",
     "TargetState",
-    "TARGET_LABELS",
 ]

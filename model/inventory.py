@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from model.samples import Labels
 
 __all__ = [
+    "TARGET_LABELS",
+    "CollectorSpec",
+    "Device",
+    "HostCollectorSpec",
+    "Inventory",
     "Site",
     "System",
-    "CollectorSpec",
-    "HostCollectorSpec",
-    "Device",
     "Target",
-    "Inventory",
-    "TARGET_LABELS",
 ]
 
 TARGET_LABELS = ("target", "site", "system", "role")

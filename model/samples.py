@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-__all__ = ["Labels", "Sample", "METRIC_NAME_RE", "LABEL_NAME_RE"]
+__all__ = ["LABEL_NAME_RE", "METRIC_NAME_RE", "Labels", "Sample"]
 
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -19,7 +19,7 @@ LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 class Labels(Mapping[str, str]):
     """An immutable label set. Pairs with an empty value are dropped, as in Prometheus."""
 
-    __slots__ = ("_pairs", "_hash")
+    __slots__ = ("_hash", "_pairs")
 
     _pairs: tuple[tuple[str, str], ...]
     _hash: int
