@@ -58,8 +58,10 @@ def _widen(data: bytes, width: int) -> IntArray:
 
 def _encode_ints(values: IntArray) -> tuple[int, int, bytes]:
     """Delta (order 1) or delta-of-delta (order 2), whichever packs narrower; param = width*4+order."""
-    width2, data2 = _narrow(_delta2(values))
     width1, data1 = _narrow(_delta1(values))
+    if width1 == 1:
+        return width1 * 4 + 1, width1, data1
+    width2, data2 = _narrow(_delta2(values))
     if width1 < width2:
         return width1 * 4 + 1, width1, data1
     return width2 * 4 + 2, width2, data2
@@ -107,20 +109,20 @@ def _undelta2(enc: IntArray) -> IntArray:
 
 
 def _decimal_places(values: FloatArray) -> tuple[int, IntArray] | None:
-    """The fewest decimal places k (0..6) such that values == round(values*10^k)/10^k exactly."""
+    """The fewest decimal places k (0..6) such that values == rint(values*10^k)/10^k exactly."""
     if values.size == 0:
         return 0, np.zeros(0, dtype=np.int64)
-    if not np.isfinite(values).all():
-        return None
+    if not np.isfinite(values).all() or np.signbit(values[values == 0]).any():
+        return None  # NaN, infinities and -0.0 only survive the XOR path bit for bit
+    amax = float(np.abs(values).max())
     for k in range(_MAX_PLACES + 1):
         scale = 10.0**k
-        scaled = np.round(values * scale)
-        if np.abs(scaled).max() >= _MAX_EXACT:
+        if amax * scale >= _MAX_EXACT:
             return None
-        ints = scaled.astype(np.int64)
-        back = ints / scale if k else ints.astype(np.float64)
-        if np.array_equal(back.view(np.int64), values.view(np.int64)):
-            return k, ints
+        ints = np.rint(values * scale)
+        back = ints / scale if k else ints
+        if np.array_equal(back, values):
+            return k, ints.astype(np.int64)
     return None
 
 

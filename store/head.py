@@ -258,16 +258,17 @@ class Head:
         self.floor = keep_from
 
     # -- read ---------------------------------------------------------------------------------
-    def snapshot(self, ids: Iterable[int], start: int, end: int) -> dict[int, list[HeadChunk]]:
-        """Chunks (the open buffer as a fresh chunk) overlapping [start, end] of each series."""
-        out: dict[int, list[HeadChunk]] = {}
+    def snapshot(self, ids: Iterable[int], start: int, end: int) -> dict[int, list[HeadChunk | SeriesData]]:
+        """Chunks overlapping [start, end] of each series, and a copy of its open buffer."""
+        out: dict[int, list[HeadChunk | SeriesData]] = {}
         for sid in ids:
             s = self._by_id.get(sid)
             if s is None:
                 continue
-            parts = [c for c in s.chunks if c.end >= start and c.start <= end]
+            parts: list[HeadChunk | SeriesData] = [c for c in s.chunks if c.end >= start and c.start <= end]
             if s.vals and s.last_t >= start and s.base <= end:
-                parts.append(_encode(s))
+                ts = np.frombuffer(s.offs, dtype=np.int32).astype(np.int64) + s.base
+                parts.append(SeriesData(ts, np.frombuffer(s.vals, dtype=np.float64).copy()))
             if parts:
                 out[sid] = parts
         return out
@@ -285,11 +286,15 @@ def _encode(s: _Series) -> HeadChunk:
     return HeadChunk(int(ts[0]), int(ts[-1]), len(vals), encode_chunk([ts, vals]))
 
 
-def decode_parts(parts: Sequence[HeadChunk], start: int, end: int) -> SeriesData:
-    """Decode chunks of one series and keep samples within [start, end] (ms)."""
+def decode_parts(parts: Sequence[HeadChunk | SeriesData], start: int, end: int) -> SeriesData:
+    """Decode chunks of one series (in time order) and keep samples within [start, end] (ms)."""
     ts_parts: list[IntArray] = []
     val_parts: list[FloatArray] = []
     for c in parts:
+        if isinstance(c, SeriesData):
+            ts_parts.append(c.ts)
+            val_parts.append(c.values)
+            continue
         cols = decode_chunk(c.blob)
         ts_parts.append(cols[0].astype(np.int64, copy=False))
         val_parts.append(cols[1].astype(np.float64, copy=False))

@@ -24,7 +24,7 @@ def read_range(
     with lock:
         floor = head.floor
         snap = head.snapshot(ids, max(start, floor), end)
-    parts: dict[int, list[HeadChunk]] = defaultdict(list)
+    parts: dict[int, list[HeadChunk | SeriesData]] = defaultdict(list)
     if start < floor:
         for r in disk.read_rows(conn, "raw", list(ids), start, min(end, floor - 1)):
             if r.start < floor:

@@ -17,6 +17,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -113,6 +114,8 @@ class Store:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_batches)
         self._m.queue_capacity.set(queue_batches)
         self._lock = threading.Lock()
+        self.recent_writes: deque[tuple[float, int]] = deque(maxlen=100_000)
+        """(seconds, samples) of the most recent write transactions, newest last."""
         self._local = threading.local()
         self._disk = Disk(self.path)
         self._head = Head(block_ms=BLOCK_MS, window_ms=int(head_window * 1000))
@@ -228,7 +231,9 @@ class Store:
             ts = np.frombuffer(res.ts, dtype=np.int64)
             wal = (int(ts.min()), int(ts.max()), _encode_wal(res.series_ids, res.ts, res.values))
         self._disk.commit_batch(res.new_series, wal, states)
-        self._m.latency.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self._m.latency.observe(elapsed)
+        self.recent_writes.append((elapsed, len(res.ts)))
         self._m.ingested.inc(len(res.ts))
         for reason, n in res.rejected.items():
             if n:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -14,6 +15,23 @@ from store import disk
 from store.disk import DAY_MS, ChunkRow, Disk
 from store.head import Head, HeadChunk, decode_parts
 from store.rollups import TIER_1H, TIER_5M, bucketize, decode_rows, encode_row, merge_slots
+
+_libc: ctypes.CDLL | None = None
+
+
+def _release_freed_memory() -> None:
+    """Give memory freed by a block write back to the OS (glibc keeps it otherwise), so the
+    head's resident size tracks what it holds. A no-op where glibc's malloc_trim is missing."""
+    global _libc  # noqa: PLW0603 - loaded once, on first use, not at import
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            return
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
 
 __all__ = ["Barrier", "BlockWriter", "Retention", "StateChange", "Stop"]
 
@@ -71,6 +89,8 @@ class BlockWriter:
             self._write_block(start, chunks)
             written += 1
         dropped = self.apply_retention() if written else 0
+        if written:
+            _release_freed_memory()
         return written, dropped
 
     def _write_block(self, start: int, chunks: list[tuple[int, HeadChunk]]) -> None:
@@ -82,7 +102,7 @@ class BlockWriter:
         rollups: list[tuple[str, ChunkRow]] = []
         five: dict[int, np.ndarray] = {}
         for sid, parts in by_series.items():
-            data = decode_parts(sorted(parts, key=lambda c: c.start), start, end - 1)
+            data = decode_parts(parts, start, end - 1)  # chunks of a series are kept in time order
             slots = bucketize(data.ts, data.values, start, TIER_5M)
             five[sid] = slots
             rollups.append(("5m", ChunkRow(sid, start, end - 1, TIER_5M.slots, encode_row(slots))))
