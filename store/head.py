@@ -11,6 +11,7 @@ The head is not thread-safe by itself: the store holds one lock around every cal
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from store.codec import FloatArray, IntArray, decode_chunk, encode_chunk
 
 __all__ = ["AppendResult", "Head", "HeadChunk", "Rejections", "SeriesData"]
 
-MAX_CHUNK_SAMPLES = 240
+MAX_CHUNK_SAMPLES = 120
+"""Samples per chunk at most: 30 minutes at 15 s. Smaller keeps the open buffers small."""
 
 
 class HeadChunk(NamedTuple):
@@ -73,7 +75,19 @@ class AppendResult:
 
 
 class _Series:
-    __slots__ = ("base", "block_end", "chunks", "id", "labels", "last_t", "last_v", "name", "offs", "vals")
+    __slots__ = (
+        "base",
+        "blobs",
+        "block_end",
+        "bounds",
+        "id",
+        "labels",
+        "last_t",
+        "last_v",
+        "name",
+        "offs",
+        "vals",
+    )
 
     def __init__(self, sid: int, name: str, labels: Labels) -> None:
         self.id = sid
@@ -83,9 +97,32 @@ class _Series:
         self.block_end = -1
         self.offs = array("i")
         self.vals = array("d")
-        self.chunks: list[HeadChunk] = []
+        self.bounds = array("q")  # closed chunks: start, end, samples; three entries per chunk
+        self.blobs: list[bytes] = []  # closed chunks' encoded bytes, in time order
         self.last_t = -(2**62)
         self.last_v = math.nan
+
+    def close_chunk(self) -> None:
+        """Encode the open buffer as a closed chunk and empty it."""
+        ts = np.frombuffer(self.offs, dtype=np.int32).astype(np.int64) + self.base
+        vals = np.frombuffer(self.vals, dtype=np.float64)
+        self.bounds.extend((int(ts[0]), int(ts[-1]), len(vals)))
+        self.blobs.append(encode_chunk([ts, vals]))
+        del vals  # the view must go before the array may shrink
+        del self.offs[:]
+        del self.vals[:]
+
+    def chunks(self) -> Iterator[HeadChunk]:
+        b = self.bounds
+        for i, blob in enumerate(self.blobs):
+            yield HeadChunk(b[3 * i], b[3 * i + 1], b[3 * i + 2], blob)
+
+    def drop_chunks_before(self, start: int) -> None:
+        keep = [i for i in range(len(self.blobs)) if self.bounds[3 * i] >= start]
+        if len(keep) == len(self.blobs):
+            return
+        self.blobs = [self.blobs[i] for i in keep]
+        self.bounds = array("q", [v for i in keep for v in self.bounds[3 * i : 3 * i + 3]])
 
 
 class Head:
@@ -98,6 +135,7 @@ class Head:
         self._by_key: dict[tuple[str, Labels], _Series] = {}
         self._by_id: dict[int, _Series] = {}
         self._by_name: dict[str, list[_Series]] = {}
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._next_id = 1
         self.max_t: int | None = None
         self.floor: int = 0
@@ -123,7 +161,15 @@ class Head:
         pool = self._by_id.values() if name is None else self._by_name.get(name, [])
         return [(s.id, s.name, s.labels) for s in pool]
 
+    def _intern(self, labels: Labels) -> Labels:
+        """The same label set built from shared pair objects: thousands of series share `site=...`."""
+        pairs = self._pairs
+        shared = tuple(pairs.setdefault(p, (sys.intern(p[0]), sys.intern(p[1]))) for p in labels.pairs)
+        return Labels.from_pairs(shared)
+
     def _index(self, s: _Series) -> None:
+        s.labels = self._intern(s.labels)
+        s.name = sys.intern(s.name)
         self._by_key[(s.name, s.labels)] = s
         self._by_id[s.id] = s
         self._by_name.setdefault(s.name, []).append(s)
@@ -214,9 +260,7 @@ class Head:
     def _cut(self, s: _Series, t: int) -> None:
         """Close the open buffer into a chunk and start a new one whose base is `t`."""
         if s.vals:
-            s.chunks.append(_encode(s))
-            del s.offs[:]
-            del s.vals[:]
+            s.close_chunk()
         s.base = t
         s.block_end = (t // self.block_ms + 1) * self.block_ms
 
@@ -236,11 +280,9 @@ class Head:
         out: list[tuple[int, HeadChunk]] = []
         for s in self._by_id.values():
             if s.vals and s.base < end:
-                s.chunks.append(_encode(s))
-                del s.offs[:]
-                del s.vals[:]
+                s.close_chunk()
                 s.block_end = -1
-            out.extend((s.id, c) for c in s.chunks if start <= c.start < end)
+            out.extend((s.id, c) for c in s.chunks() if start <= c.start < end)
         return out
 
     def mark_flushed(self, end: int) -> None:
@@ -253,8 +295,8 @@ class Head:
         if keep_from <= self.floor:
             return
         for s in self._by_id.values():
-            if s.chunks and s.chunks[0].start < keep_from:
-                s.chunks = [c for c in s.chunks if c.start >= keep_from]
+            if s.blobs and s.bounds[0] < keep_from:
+                s.drop_chunks_before(keep_from)
         self.floor = keep_from
 
     # -- read ---------------------------------------------------------------------------------
@@ -265,7 +307,7 @@ class Head:
             s = self._by_id.get(sid)
             if s is None:
                 continue
-            parts: list[HeadChunk | SeriesData] = [c for c in s.chunks if c.end >= start and c.start <= end]
+            parts: list[HeadChunk | SeriesData] = [c for c in s.chunks() if c.end >= start and c.start <= end]
             if s.vals and s.last_t >= start and s.base <= end:
                 ts = np.frombuffer(s.offs, dtype=np.int32).astype(np.int64) + s.base
                 parts.append(SeriesData(ts, np.frombuffer(s.vals, dtype=np.float64).copy()))
@@ -278,12 +320,6 @@ class Head:
         for s in self._by_id.values():
             if s.last_t > -(2**62):
                 yield Sample(s.name, s.labels, s.last_v, s.last_t / 1000.0)
-
-
-def _encode(s: _Series) -> HeadChunk:
-    ts = np.frombuffer(s.offs, dtype=np.int32).astype(np.int64) + s.base
-    vals = np.frombuffer(s.vals, dtype=np.float64).copy()
-    return HeadChunk(int(ts[0]), int(ts[-1]), len(vals), encode_chunk([ts, vals]))
 
 
 def decode_parts(parts: Sequence[HeadChunk | SeriesData], start: int, end: int) -> SeriesData:
