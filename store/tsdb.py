@@ -174,7 +174,9 @@ class Store:
             self._put(Stop())
             self._thread.join(timeout)
         if self._thread.is_alive():
-            log.error("store writer did not finish within %.1fs; leaving the file as committed so far", timeout)
+            log.error(
+                "store writer did not finish within %.1fs; leaving the file as committed so far", timeout
+            )
             return
         self._disk.close()
         self._lockfile.close()

@@ -1,0 +1,163 @@
+"""Load a config: YAML text -> schema validation -> reference checks -> `Config` (inventory included).
+
+Nothing is half-loaded: either every check passes and a `Config` is returned, or `ConfigError`
+is raised with every problem found (YAML syntax problems stop the run, since nothing after them can
+be trusted), sorted by line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+import model
+from config.checks import Validated, check_references
+from config.lines import LineMap, duplicate_keys
+from config.problems import ROOT_PATH, ConfigError, Finding, Problem, findings_from, format_path
+from config.schema import ConfigDocument, ConsoleSettings, DeviceSettings, ValidationContext
+
+__all__ = ["Config", "load", "load_file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A valid config. `console.data_dir` is absolute; `console.metrics_token` is resolved.
+    `source` names where it came from (the path as given to `load_file`)."""
+
+    console: ConsoleSettings
+    inventory: model.Inventory
+    source: str
+
+
+def load_file(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load the config file at `path` (UTF-8). Relative paths inside it (`data_dir`, `file:`
+    secrets) are relative to its directory. Raises ConfigError, also when the file cannot be read."""
+    source = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError([Problem(source, None, "<file>", f"cannot read: {reason}")]) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(source, line, "<file>", "cannot read: not valid UTF-8")]) from exc
+    return load(text, source=source, base_dir=Path(path).parent, environ=environ)
+
+
+def load(
+    text: str,
+    *,
+    source: str = "<string>",
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Load config text. `source` names it in problems; `base_dir` (default: the current directory)
+    is what relative paths are relative to; `environ` (default: `os.environ`) is where `env:`
+    secrets are read. Raises ConfigError listing every problem found."""
+    base = Path(os.path.abspath(base_dir if base_dir is not None else Path.cwd()))
+    context = ValidationContext(base_dir=base, environ=os.environ if environ is None else environ)
+    root, data, findings = _parse(text, source)
+    document, parts = _validate(data, context, findings)
+    findings.extend(check_references(parts))
+    if findings or document is None:
+        lines = LineMap(root)
+        problems = [Problem(source, lines.line(f), format_path(f.loc), f.message) for f in findings]
+        raise ConfigError(sorted(problems, key=lambda problem: problem.line or 0))
+    data_dir = Path(os.path.abspath(base / document.console.data_dir))
+    console = document.console.model_copy(update={"data_dir": data_dir})
+    return Config(console=console, inventory=_inventory(document), source=source)
+
+
+def _parse(text: str, source: str) -> tuple[yaml.Node, object, list[Finding]]:
+    """The composed document (for line numbers), the data loaded from it (YAML 1.1, safe) and its
+    duplicate keys, found before loading expands merge keys (`<<`) into the nodes."""
+    try:
+        loader = yaml.SafeLoader(text)  # reads the whole text now: unprintable characters fail here
+        try:
+            root = loader.get_single_node()
+            duplicates = [] if root is None else duplicate_keys(root)
+            data = None if root is None else loader.construct_document(root)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_problem(exc, text, source)]) from exc
+    if root is None or data is None:
+        raise ConfigError([Problem(source, None, ROOT_PATH, "is empty")])
+    return root, data, duplicates
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, source: str) -> Problem:
+    """The parser's own words for what is wrong, at the line where it found it."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = None if mark is None else mark.line + 1
+        return Problem(source, line, "<yaml>", exc.problem or exc.context or "invalid YAML")
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem(source, line, "<yaml>", f"unacceptable character #x{exc.character:04x}: {exc.reason}")
+    return Problem(source, None, "<yaml>", str(exc))
+
+
+def _validate(
+    data: object, context: ValidationContext, findings: list[Finding]
+) -> tuple[ConfigDocument | None, Validated]:
+    """The document if it is valid, and the parts of it that are; schema findings go to `findings`."""
+    try:
+        document = ConfigDocument.model_validate(data, context=context)
+    except ValidationError as exc:
+        schema_findings = findings_from(exc)
+        findings.extend(schema_findings)
+        return None, _valid_parts(data, [f.loc for f in schema_findings], context)
+    return document, Validated.of(document)
+
+
+def _valid_parts(data: object, failed: list[tuple[str | int, ...]], context: ValidationContext) -> Validated:
+    """Re-validate, on their own, the sections and devices no schema finding points into."""
+    if not isinstance(data, dict):
+        return Validated(sites=None, systems=None, devices=())
+
+    def clean(*prefix: str | int) -> bool:
+        return not any(loc[: len(prefix)] == prefix for loc in failed)
+
+    sections = {key: data[key] for key in ("sites", "systems") if key in data and clean(key)}
+    valid = ConfigDocument.model_validate({**sections, "devices": []}, context=context)
+    devices: list[tuple[int, DeviceSettings]] = []
+    unchecked: set[str] = set()
+    raw_devices = data.get("devices")
+    for index, raw in enumerate(raw_devices if isinstance(raw_devices, list) else []):
+        if clean("devices", index):
+            devices.append((index, DeviceSettings.model_validate(raw, context=context)))
+        elif isinstance(raw, dict) and isinstance(raw.get("name"), str):
+            unchecked.add(raw["name"])
+    return Validated(
+        sites=valid.sites if clean("sites") else None,
+        systems=valid.systems if clean("systems") else None,
+        devices=tuple(devices),
+        unchecked_names=frozenset(unchecked),
+    )
+
+
+def _inventory(document: ConfigDocument) -> model.Inventory:
+    return model.Inventory(
+        sites=tuple(model.Site(id=site.id, name=site.name) for site in document.sites),
+        systems=tuple(model.System(id=system.id, name=system.name) for system in document.systems),
+        devices=tuple(_device(device) for device in document.devices),
+    )
+
+
+def _device(device: DeviceSettings) -> model.Device:
+    return model.Device(
+        name=device.name,
+        site=device.site,
+        system=device.system,
+        role=device.role,
+        address=device.address,
+        parents=device.parents,
+        labels=model.Labels(device.labels),
+        collectors=tuple(settings.spec() for _, settings in device.collectors.entries()),
+    )

@@ -1,0 +1,308 @@
+"""The config file's schema: strict, frozen pydantic models, and the one place defaults live.
+
+Every model forbids unknown keys. Durations are Prometheus duration strings (or plain numbers of
+seconds) and are held as float seconds. Resolving `metrics_token` needs the file's directory and
+the environment: they come from a `ValidationContext` passed as pydantic's validation context
+(without one, the current directory and `os.environ`).
+Cross-field rules (references between sections) are not here: see `config.checks`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
+
+import model
+from config.durations import parse_duration
+from config.problems import kind_of, show
+from config.secrets import resolve_secret
+
+__all__ = [
+    "RESERVED_LABELS",
+    "CollectorSettings",
+    "CollectorsSettings",
+    "ConfigDocument",
+    "ConsoleSettings",
+    "DeviceSettings",
+    "Duration",
+    "HostCollectorSettings",
+    "RetentionSettings",
+    "SiteSettings",
+    "StoreSettings",
+    "SystemSettings",
+    "ValidationContext",
+]
+
+RESERVED_LABELS = ("target", "site", "system", "role", "collector")
+"""Label names the console sets itself; a device's own labels may not use them."""
+
+_RESERVED_LIST = f"{', '.join(RESERVED_LABELS[:-1])} and {RESERVED_LABELS[-1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationContext:
+    """What validation needs from outside the text: the config file's directory and the environment."""
+
+    base_dir: Path
+    environ: Mapping[str, str]
+
+
+def _context(info: ValidationInfo) -> ValidationContext:
+    if isinstance(info.context, ValidationContext):
+        return info.context
+    return ValidationContext(base_dir=Path.cwd(), environ=os.environ)
+
+
+def _seconds(value: object) -> float:
+    """A duration string or a plain number of seconds, which must be positive."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a duration, got {kind_of(value)}")
+    seconds = parse_duration(value) if isinstance(value, str) else float(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{show(value)} is not a duration")
+    if seconds <= 0:
+        raise ValueError(f"{show(value)} must be greater than 0")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(_seconds)]
+"""Seconds, written as a Prometheus duration (`15s`, `1h30m`) or a plain number of seconds."""
+
+
+def _matching(regex: str, what: str) -> AfterValidator:
+    pattern = re.compile(regex)
+
+    def check(text: str) -> str:
+        if not pattern.fullmatch(text):
+            raise ValueError(f'"{text}" is not a valid {what} (must match {regex})')
+        return text
+
+    return AfterValidator(check)
+
+
+_HOST_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _is_host(text: str) -> bool:
+    """An IP address, or a DNS host name (RFC 1123 labels, optional trailing dot)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        name = text.removesuffix(".")
+        labels = name.split(".")
+        return 0 < len(name) <= 253 and all(_HOST_LABEL_RE.fullmatch(label) for label in labels)
+    return True
+
+
+def _check_address(text: str) -> str:
+    if not _is_host(text):
+        raise ValueError(f'"{text}" is not an IP address or host name')
+    return text
+
+
+def _split_listen(text: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` -> (host without brackets, port). Raises ValueError."""
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        host_ok = ":" in host and _is_host(host)
+    else:
+        host_ok = ":" not in host and _is_host(host)
+    if not (sep and host_ok and re.fullmatch(r"[0-9]{1,5}", port)):
+        raise ValueError(f'"{text}" is not host:port')
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(f'"{text}" is not host:port (port must be 1..65535)')
+    return host, int(port)
+
+
+def _check_listen(text: str) -> str:
+    _split_listen(text)
+    return text
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f'"{name}" is not a known time zone') from None
+    return name
+
+
+def _check_label_name(name: str) -> str:
+    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+        raise ValueError(f'"{name}" is not a valid label name (must match [a-zA-Z_][a-zA-Z0-9_]*)')
+    if name in RESERVED_LABELS:
+        raise ValueError(f'"{name}" is reserved ({_RESERVED_LIST} are set by the console)')
+    if name.startswith("__"):
+        raise ValueError(f'"{name}" is reserved (names starting with __ are for internal use)')
+    return name
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+Identifier = Annotated[str, _matching(r"[a-z][a-z0-9-]*", "id")]
+Role = Annotated[str, _matching(r"[a-z][a-z0-9_-]*", "role")]
+DeviceName = Annotated[str, _matching(r"[A-Za-z0-9][A-Za-z0-9._-]*", "device name")]
+Address = Annotated[str, AfterValidator(_check_address)]
+LabelName = Annotated[str, AfterValidator(_check_label_name)]
+ListenAddress = Annotated[str, AfterValidator(_check_listen)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+MetricsToken = Annotated[model.Secret | None, PlainSerializer(lambda s: s.reference if s else None)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetentionSettings(_Strict):
+    """How long the store keeps raw samples and each rollup."""
+
+    raw: Duration = parse_duration("15d")
+    rollup_5m: Duration = parse_duration("90d")
+    rollup_1h: Duration = parse_duration("2y")
+
+
+class StoreSettings(_Strict):
+    """The writer queue between the collectors and SQLite."""
+
+    queue_batches: Annotated[StrictInt, Field(gt=0)] = 256
+    stall_timeout: Duration = parse_duration("10s")
+
+
+class ConsoleSettings(_Strict):
+    """The `console:` section. `metrics_token` is the resolved secret (None: `/metrics` is open).
+    `data_dir` is as written here; in a loaded `config.Config` it is absolute (resolved against
+    the config file's directory)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    listen: ListenAddress = "127.0.0.1:8050"
+    data_dir: Path = Path("data")
+    timezone: TimeZoneName = "Asia/Tokyo"
+    language: Literal["ja", "en"] = "ja"
+    metrics_token: MetricsToken = None
+    head: Duration = parse_duration("2h")
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @property
+    def listen_host(self) -> str:
+        """The host part of `listen`, without the brackets of an IPv6 address."""
+        return _split_listen(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        return _split_listen(self.listen)[1]
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _path(cls, value: object) -> Path:
+        if not isinstance(value, str | Path):
+            raise ValueError(f"expected a string, got {kind_of(value)}")
+        if str(value) == "":
+            raise ValueError("must not be empty")
+        return Path(value)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _resolve_metrics_token(cls, value: object, info: ValidationInfo) -> model.Secret | None:
+        if value is None or isinstance(value, model.Secret):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected a secret reference (env:NAME or file:PATH), got {kind_of(value)}")
+        context = _context(info)
+        return resolve_secret(value, base_dir=context.base_dir, environ=context.environ)
+
+
+class SiteSettings(_Strict):
+    id: Identifier
+    name: NonEmpty
+
+
+class SystemSettings(_Strict):
+    id: Identifier
+    name: NonEmpty
+
+
+class CollectorSettings(_Strict):
+    """What every collector kind has: run interval and per-run timeout (seconds)."""
+
+    kind: ClassVar[str]
+
+    interval: Duration = parse_duration("15s")
+    timeout: Duration = parse_duration("10s")
+
+    def spec(self) -> model.CollectorSpec:
+        """The inventory's view of this collector."""
+        return model.CollectorSpec(kind=self.kind, interval=self.interval, timeout=self.timeout)
+
+
+class HostCollectorSettings(CollectorSettings):
+    """`host:` (psutil, for the console's own host)."""
+
+    kind: ClassVar[str] = "host"
+
+    def spec(self) -> model.HostCollectorSpec:
+        return model.HostCollectorSpec(kind=self.kind, interval=self.interval, timeout=self.timeout)
+
+
+class CollectorsSettings(_Strict):
+    """A device's `collectors:`, one optional key per collector kind (the key is the kind).
+    An empty entry (`host:` with nothing after it) enables that collector with its defaults."""
+
+    host: HostCollectorSettings | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_entry_means_defaults(cls, value: object) -> object:
+        return {} if value is None else value
+
+    def entries(self) -> tuple[tuple[str, CollectorSettings], ...]:
+        """(kind, settings) of every configured collector, in schema order."""
+        configured = ((name, getattr(self, name)) for name in type(self).model_fields)
+        return tuple((name, value) for name, value in configured if isinstance(value, CollectorSettings))
+
+
+class DeviceSettings(_Strict):
+    name: DeviceName
+    site: NonEmpty
+    system: NonEmpty
+    role: Role
+    address: Address
+    parents: tuple[NonEmpty, ...] = ()
+    labels: Mapping[LabelName, NonEmpty] = Field(default_factory=dict)
+    collectors: CollectorsSettings = Field(default_factory=CollectorsSettings)
+
+
+class ConfigDocument(_Strict):
+    """The whole file. Only `devices` is required; an empty section means its defaults."""
+
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    sites: tuple[SiteSettings, ...] = ()
+    systems: tuple[SystemSettings, ...] = ()
+    devices: tuple[DeviceSettings, ...]
+
+    @field_validator("console", "sites", "systems", mode="before")
+    @classmethod
+    def _empty_section_means_defaults(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None:
+            return value
+        return {} if info.field_name == "console" else ()

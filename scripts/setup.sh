@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Set up Ops Console on a fresh Debian 12 machine (as root), idempotently:
+#   - the Debian packages it needs, installed only when missing (`apt-get update` only then);
+#   - the virtual environment .venv in the repository (python3 -m venv) unless it exists;
+#   - the project installed editable into it with its extras: `pip install -e '.[EXTRAS]'`,
+#     skipped when pyproject.toml has not changed since the last install of the same extras.
+#
+# Usage: scripts/setup.sh [--test] [--bench]
+#   --test   also what the tests need (Debian packages and the `test` extra)
+#   --bench  also what the benchmarks need (the `bench` extra)
+#
+# The interpreter is `python3` from PATH (Debian's /usr/bin/python3 or a pyenv one), or $PYTHON.
+# It must be Python 3.11 to 3.13 (pyproject's requires-python).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+with_test=0
+with_bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) with_test=1 ;;
+        --bench) with_bench=1 ;;
+        -h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) printf 'setup: error: unknown option %s (try --help)\n' "$arg" >&2; exit 2 ;;
+    esac
+done
+
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null || die "no $python on PATH: apt-get install -y python3 (Debian 12 ships 3.11)"
+"$python" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' ||
+    die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); Ops Console needs 3.11 to 3.13 (set PYTHON=/path/to/python3.11)"
+
+# --- Debian packages -------------------------------------------------------------------------
+apt_packages=()
+# Debian's own interpreter gets venv/ensurepip from python3-venv; a pyenv (or other) build has them.
+if [[ "$("$python" -c 'import sys; print(sys.base_prefix)')" == /usr ]]; then
+    apt_packages+=(python3-venv)
+fi
+if ((with_test)); then
+    # sqlite3: the CLI, to inspect a store in tests and by hand.
+    # (chromium joins here when the browser tests do.)
+    apt_packages+=(sqlite3)
+fi
+
+missing=()
+for package in ${apt_packages[@]+"${apt_packages[@]}"}; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$package")
+    fi
+done
+if ((${#missing[@]})); then
+    ((EUID == 0)) || die "missing Debian packages ${missing[*]}: run as root, or apt-get install -y ${missing[*]}"
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- virtual environment ---------------------------------------------------------------------
+if [[ ! -e .venv ]]; then
+    say "creating .venv with $python ($(command -v "$python"))"
+    "$python" -m venv .venv
+fi
+.venv/bin/python -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' 2>/dev/null ||
+    die ".venv exists but .venv/bin/python does not run Python 3.11 to 3.13 (made by another interpreter?): rm -rf .venv and run again"
+
+# --- the project, editable, with its extras ---------------------------------------------------
+extras=()
+if ((with_test)); then extras+=(test); fi
+if ((with_bench)); then extras+=(bench); fi
+digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
+stale=0
+for part in base ${extras[@]+"${extras[@]}"}; do
+    stamp=.venv/.ops-console-$part
+    [[ -f $stamp && "$(cat "$stamp")" == "$digest" ]] || stale=1
+done
+if ((stale)); then
+    spec=.
+    if ((${#extras[@]})); then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
+    say "pip install -e '$spec'"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+    for part in base ${extras[@]+"${extras[@]}"}; do
+        printf '%s\n' "$digest" >".venv/.ops-console-$part"
+    done
+else
+    say "up to date (.venv has this pyproject.toml installed${extras[*]:+ with ${extras[*]}})"
+fi

@@ -1,0 +1,190 @@
+"""The command line, end to end: real subprocesses, the shipped config, a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "config" / "console.yaml"
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "run_console.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "console.yaml"
+    path.write_text(
+        f"""console:
+  listen: 127.0.0.1:{port}
+  data_dir: {tmp_path / "data"}
+sites: [{{id: dc-east, name: East}}]
+systems: [{{id: records, name: Records}}]
+devices:
+  - name: console-host
+    site: dc-east
+    system: records
+    role: server
+    address: 127.0.0.1
+    collectors:
+      host: {{interval: 1s, timeout: 900ms}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_check_config_accepts_the_shipped_config() -> None:
+    result = _cli("check-config", str(SHIPPED))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"{SHIPPED}: ok (1 devices, 1 targets)\n"
+
+
+def test_check_config_names_file_line_field_and_problem_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "console.yaml"
+    bad.write_text(
+        "devices:\n  - name: h\n    site: s\n    system: y\n    role: server\n    address: 127.0.0.1\n"
+        "    collectors:\n      host: {interval: 5x}\n",
+        encoding="utf-8",
+    )
+    result = _cli("check-config", str(bad))
+    assert result.returncode == 2
+    assert (
+        f'{bad}:8: devices[0].collectors.host.interval: "5x" is not a duration' in result.stderr.splitlines()
+    )
+    assert result.stdout == ""
+
+
+def test_collect_once_prints_this_hosts_samples_as_json_lines() -> None:
+    result = _cli("collect-once", "--config", str(SHIPPED), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    samples = [json.loads(line) for line in result.stdout.splitlines()]
+    names = {s["name"] for s in samples}
+    assert {
+        "up",
+        "collect_duration_seconds",
+        "collect_samples",
+        "cpu_utilisation_ratio",
+        "memory_utilisation_ratio",
+        "device_uptime_seconds",
+    } <= names
+    up = next(s for s in samples if s["name"] == "up")
+    assert up["value"] == 1
+    assert up["labels"] == {
+        "collector": "host",
+        "role": "server",
+        "site": "dc-east",
+        "system": "records",
+        "target": "console-host",
+    }
+    assert all(set(s) == {"name", "labels", "value", "ts"} for s in samples)
+    count = next(s for s in samples if s["name"] == "collect_samples")["value"]
+    assert count == len(samples) - 3  # everything but the three health samples
+
+
+def test_collect_once_refuses_an_unknown_target_with_exit_2() -> None:
+    result = _cli("collect-once", "--config", str(SHIPPED), "--target", "nope", "--format", "json")
+    assert result.returncode == 2
+    assert result.stderr == '--target: no device "nope" in the config (known: console-host)\n'
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.slow
+def test_run_serves_metrics_and_healthz_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "run_console.py", "run", "--config", str(_config(tmp_path, port))],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                status, body = _get(f"{base}/metrics")
+                if (
+                    'up{collector="host",role="server",site="dc-east",system="records",target="console-host"} 1.0'
+                    in body
+                ):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert (
+            'up{collector="host",role="server",site="dc-east",system="records",target="console-host"} 1.0'
+            in body
+        )
+        assert "store_samples_ingested_total" in body
+        assert (
+            'cpu_utilisation_ratio{role="server",site="dc-east",system="records",target="console-host"}'
+            in body
+        )
+        status, health = _get(f"{base}/healthz")
+        assert status == 200
+        assert json.loads(health)["status"] == "ok"
+        assert set(json.loads(health)["components"]) == {"store", "scheduler"}
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert "received SIGTERM: shutting down" in stderr
+    assert "Traceback" not in stderr
+    restarted = _cli("collect-once", "--config", str(_config(tmp_path, port)), "--format", "json")
+    assert restarted.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_second_console_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = _config(tmp_path, port)
+    first = subprocess.Popen(
+        [sys.executable, "run_console.py", "run", "--config", str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (tmp_path / "data" / "store.lock").exists():
+            time.sleep(0.1)
+        time.sleep(0.5)
+        second = _cli("run", "--config", str(cfg), "--listen", f"127.0.0.1:{free_port()}", timeout=20)
+        assert second.returncode == 1
+        assert second.stderr.endswith(
+            f"error: {tmp_path / 'data'} is in use by another process (lock store.lock)\n"
+        )
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(10)
