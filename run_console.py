@@ -184,10 +184,14 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
     loop_thread.start()
     holder: dict[str, Console] = {}
+
+    def health() -> HealthReport:
+        return holder["console"].health()
+
     app = create_server(
         metrics=metrics,
         latest=store.latest,
-        health=lambda: holder["console"].health(),
+        health=health,
         metrics_token=console.metrics_token,
     )
     host, _, port = listen.rpartition(":")
@@ -249,9 +253,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "check-config":
             return check_config(args.path, sys.stdout, sys.stderr)

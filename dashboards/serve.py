@@ -17,9 +17,10 @@ class HttpServer:
 
     def __init__(self, app: Callable[..., Any], *, host: str, port: int, threads: int = 4) -> None:
         # One host and port: a TcpWSGIServer. Typed Any: the waitress stubs lack the attributes used here.
-        self._server: Any = create_server(app, host=host, port=port, threads=threads)
+        server: Any = create_server(app, host=host, port=port, threads=threads)
+        self._server = server
         self.host = host
-        self.port: int = self._server.effective_port
+        self.port: int = server.effective_port
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._thread.start()
 

@@ -7,7 +7,6 @@ import importlib.util
 import os
 import shutil
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 

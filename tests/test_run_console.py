@@ -22,7 +22,12 @@ SHIPPED = ROOT / "config" / "console.yaml"
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "run_console.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "run_console.py", *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -63,9 +68,7 @@ def test_check_config_names_file_line_field_and_problem_and_exits_2(tmp_path: Pa
     )
     result = _cli("check-config", str(bad))
     assert result.returncode == 2
-    assert (
-        f'{bad}:8: devices[0].collectors.host.interval: "5x" is not a duration' in result.stderr.splitlines()
-    )
+    assert f'{bad}:8: devices[0].collectors.host.interval: "5x" is not a duration' in result.stderr.splitlines()
     assert result.stdout == ""
 
 
@@ -136,15 +139,9 @@ def test_run_serves_metrics_and_healthz_then_stops_cleanly_on_sigterm(tmp_path: 
             except OSError:
                 pass
             time.sleep(0.2)
-        assert (
-            'up{collector="host",role="server",site="dc-east",system="records",target="console-host"} 1.0'
-            in body
-        )
+        assert 'up{collector="host",role="server",site="dc-east",system="records",target="console-host"} 1.0' in body
         assert "store_samples_ingested_total" in body
-        assert (
-            'cpu_utilisation_ratio{role="server",site="dc-east",system="records",target="console-host"}'
-            in body
-        )
+        assert 'cpu_utilisation_ratio{role="server",site="dc-east",system="records",target="console-host"}' in body
         status, health = _get(f"{base}/healthz")
         assert status == 200
         assert json.loads(health)["status"] == "ok"
@@ -182,9 +179,7 @@ def test_a_second_console_on_the_same_data_dir_is_refused(tmp_path: Path) -> Non
         time.sleep(0.5)
         second = _cli("run", "--config", str(cfg), "--listen", f"127.0.0.1:{free_port()}", timeout=20)
         assert second.returncode == 1
-        assert second.stderr.endswith(
-            f"error: {tmp_path / 'data'} is in use by another process (lock store.lock)\n"
-        )
+        assert second.stderr.endswith(f"error: {tmp_path / 'data'} is in use by another process (lock store.lock)\n")
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(10)

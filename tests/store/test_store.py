@@ -163,7 +163,7 @@ def test_a_full_queue_blocks_then_counts_the_stall(tmp_path: Path, clock: FakeCl
         store.append([Sample("m", A, 1.0, T0)])  # taken by the writer, which then waits
         threading.Event().wait(0.05)
         store.append([Sample("m", A, 2.0, T0 + 1)])  # fills the queue
-        with pytest.raises(StoreStalled, match="write queue full for 0.2s"):
+        with pytest.raises(StoreStalled, match=r"^write queue full for 0\.2s$"):
             store.append([Sample("m", A, 3.0, T0 + 2)])
     for _ in range(200):  # let the writer drain the queue before the flush barrier goes in
         if store._queue.empty():
