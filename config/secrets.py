@@ -28,7 +28,7 @@ def check_reference(ref: str) -> tuple[str, str]:
         return scheme, rest
     if sep and scheme == "file" and rest:
         return scheme, rest
-    raise SecretError(f'"{ref}" is not a secret reference (use env:NAME or file:PATH)')
+    raise SecretError("is not a secret reference (use env:NAME or file:PATH); the value is not shown")
 
 
 def resolve_secret(ref: str, *, base_dir: Path, environ: Mapping[str, str]) -> Secret:

@@ -81,8 +81,8 @@ CASES: dict[str, list[str]] = {
         "unset_env_secret.yaml:3: console.metrics_token: environment variable OPS_METRICS_TOKEN is not set",
     ],
     "bad_secret_reference.yaml": [
-        'bad_secret_reference.yaml:3: console.metrics_token: "vault:ops/metrics" is not a secret reference'
-        " (use env:NAME or file:PATH)",
+        'bad_secret_reference.yaml:3: console.metrics_token: is not a secret reference'
+        " (use env:NAME or file:PATH); the value is not shown",
     ],
     "bad_listen.yaml": [
         'bad_listen.yaml:3: console.listen: "127.0.0.1:80500" is not host:port (port must be 1..65535)',

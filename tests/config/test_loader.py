@@ -106,15 +106,16 @@ def test_shipped_console_yaml_loads_and_monitors_this_host() -> None:
             ),
         ),
     )
-    assert config.console.data_dir == SHIPPED.parent / "data"
+    assert config.console.data_dir == SHIPPED.parent.parent / "data"
     assert config.console.metrics_token is None
 
 
-def test_shipped_console_yaml_spells_out_the_defaults() -> None:
+def test_shipped_console_yaml_spells_out_the_defaults_but_keeps_data_beside_the_config_dir() -> None:
     shipped = load_file(SHIPPED, environ={}).console
     defaults = load("devices: []\n", base_dir=SHIPPED.parent, environ={}).console
 
-    assert shipped == defaults
+    assert shipped.model_copy(update={"data_dir": defaults.data_dir}) == defaults
+    assert shipped.data_dir == SHIPPED.parent.parent / "data"
 
 
 def test_text_without_a_base_dir_is_relative_to_the_current_directory(

@@ -42,11 +42,11 @@ def test_file_reference_may_be_absolute_and_only_one_newline_is_removed(tmp_path
     [
         ("env:OPS_TOKEN", {}, "environment variable OPS_TOKEN is not set"),
         ("env:OPS_TOKEN", {"OPS_TOKEN": ""}, "environment variable OPS_TOKEN is empty"),
-        ("xyz", {}, '"xyz" is not a secret reference (use env:NAME or file:PATH)'),
-        ("env:", {}, '"env:" is not a secret reference (use env:NAME or file:PATH)'),
-        ("env:NOT-A-NAME", {}, '"env:NOT-A-NAME" is not a secret reference (use env:NAME or file:PATH)'),
-        ("file:", {}, '"file:" is not a secret reference (use env:NAME or file:PATH)'),
-        ("ENV:OPS_TOKEN", {}, '"ENV:OPS_TOKEN" is not a secret reference (use env:NAME or file:PATH)'),
+        ("xyz", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
+        ("env:", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
+        ("env:NOT-A-NAME", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
+        ("file:", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
+        ("ENV:OPS_TOKEN", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
     ],
 )
 def test_unresolvable_references_say_why(
