@@ -38,6 +38,8 @@ log = logging.getLogger("ops_console")
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "console.yaml"
 SCHEDULER_STUCK_AFTER = 10.0
 SHUTDOWN_SECONDS = 5.0
+STALE_AFTER = 300.0
+"""/metrics leaves out series not updated for this long (seconds), as Prometheus' staleness does."""
 
 
 class UsageError(Exception):
@@ -190,7 +192,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
 
     app = create_server(
         metrics=metrics,
-        latest=store.latest,
+        latest=lambda: store.latest(max_age=STALE_AFTER),
         health=health,
         metrics_token=console.metrics_token,
     )

@@ -274,10 +274,14 @@ class Store:
         """Aggregates per `step` bucket ("5m" or "1h") whose start lies within [start_ms, end_ms]."""
         return reads.read_rollup(self._reader(), self._head, self._lock, ids, step, start_ms, end_ms)
 
-    def latest(self) -> list[Sample]:
-        """The newest sample of every series."""
+    def latest(self, max_age: float | None = None) -> list[Sample]:
+        """The newest sample of every series; with `max_age` (seconds), only those that recent."""
         with self._lock:
-            return list(self._head.latest())
+            samples = list(self._head.latest())
+        if max_age is None:
+            return samples
+        oldest = self._clock.now() - max_age
+        return [s for s in samples if s.ts >= oldest]
 
     def state_intervals(self, target: str | None, start: float, end: float) -> list[StateRow]:
         """Recorded state intervals overlapping [start, end] (seconds)."""

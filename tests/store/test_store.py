@@ -203,3 +203,9 @@ def test_latest_gives_the_newest_sample_of_each_series(store: Store) -> None:
         Sample("m", A, 5.0, T0 + 15),
         Sample("m", B, 3.5, T0),
     ]
+
+
+def test_latest_can_leave_out_series_not_updated_recently(store: Store, clock: FakeClock) -> None:
+    store.append([Sample("m", A, 1.0, T0 - 400), Sample("m", B, 2.0, T0 - 100)])
+    assert store.flush()
+    assert store.latest(max_age=300) == [Sample("m", B, 2.0, T0 - 100)]
