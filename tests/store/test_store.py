@@ -209,3 +209,18 @@ def test_latest_can_leave_out_series_not_updated_recently(store: Store, clock: F
     store.append([Sample("m", A, 1.0, T0 - 400), Sample("m", B, 2.0, T0 - 100)])
     assert store.flush()
     assert store.latest(max_age=300) == [Sample("m", B, 2.0, T0 - 100)]
+
+
+def test_health_reports_a_write_that_runs_too_long_and_a_dead_writer(tmp_path: Path, clock: FakeClock) -> None:
+    store = Store.open(tmp_path, clock=clock, metrics=CollectorRegistry())
+    assert store.health() == (True, "0 batches queued, 0 series")
+    with store._lock:  # the writer is stuck inside a write
+        store.append([Sample("m", A, 1.0, T0)])
+        for _ in range(200):
+            if store._busy_since is not None:
+                break
+            threading.Event().wait(0.01)
+        clock.advance(31)
+        assert store.health() == (False, "one write has been running for 31s")
+    store.close()
+    assert store.health() == (False, "writer thread is not running")
