@@ -12,6 +12,7 @@ import numpy as np
 
 from model import Clock
 from store import disk
+from store.codec import encode_chunk
 from store.disk import DAY_MS, ChunkRow, Disk
 from store.head import Head, HeadChunk, decode_parts
 from store.rollups import TIER_1H, TIER_5M, bucketize, decode_rows, encode_row, merge_slots
@@ -94,15 +95,23 @@ class BlockWriter:
         return written, dropped
 
     def _write_block(self, start: int, chunks: list[tuple[int, HeadChunk]]) -> None:
+        """One row per series for the hour: its head chunks merged and re-encoded as one (a longer
+        chunk compresses better), plus the hour's 5-minute rollup row."""
         end = start + self._head.block_ms
-        raw = [ChunkRow(sid, c.start, c.end, c.samples, c.blob) for sid, c in chunks]
         by_series: dict[int, list[HeadChunk]] = defaultdict(list)
         for sid, c in chunks:
             by_series[sid].append(c)
+        raw: list[ChunkRow] = []
         rollups: list[tuple[str, ChunkRow]] = []
         five: dict[int, np.ndarray] = {}
         for sid, parts in by_series.items():
             data = decode_parts(parts, start, end - 1)  # chunks of a series are kept in time order
+            if len(parts) == 1:
+                c = parts[0]
+                raw.append(ChunkRow(sid, c.start, c.end, c.samples, c.blob))
+            else:
+                blob = encode_chunk([data.ts, data.values])
+                raw.append(ChunkRow(sid, int(data.ts[0]), int(data.ts[-1]), int(data.ts.size), blob))
             slots = bucketize(data.ts, data.values, start, TIER_5M)
             five[sid] = slots
             rollups.append(("5m", ChunkRow(sid, start, end - 1, TIER_5M.slots, encode_row(slots))))
