@@ -333,7 +333,7 @@ def main() -> None:
         print("sqlite", plain, flush=True)
         duck = run_duckdb(tmp, values)
         print("duckdb", duck, flush=True)
-    memory = head_memory(args.memory_series, 2.75)
+    memory = head_memory(args.memory_series, 2.5)
     print(f"head memory: {memory / 1e6:.2f} MB per 1,000 series", flush=True)
     report = render(args, ours, plain, duck, memory)
     print(report)
@@ -386,7 +386,7 @@ def render(
         f"| 5-min average, 1,000 series x 24 h, s | {ours['avg5m_1000x24h']:.3f} | {plain['avg5m_1000x24h']:.3f} | "
         f"{duck['avg5m_1000x24h']:.3f} | {ratio(plain['avg5m_1000x24h'], ours['avg5m_1000x24h'])} faster"
         " | <= 0.5 |",
-        f"| head resident memory per 1,000 active series (2.75 h at 15 s: the 2 h window, three blocks held, the open chunk half full), MB | {memory / 1e6:.2f} | - | - | - |"
+        f"| head resident memory per 1,000 active series (2.5 h at 15 s: the 2 h window of closed chunks, the open chunk half full), MB | {memory / 1e6:.2f} | - | - | - |"
         " <= 3 |",
         "",
     ]

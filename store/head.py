@@ -24,8 +24,8 @@ from store.codec import FloatArray, IntArray, decode_chunk, encode_chunk
 
 __all__ = ["AppendResult", "Head", "HeadChunk", "Rejections", "SeriesData"]
 
-MAX_CHUNK_SAMPLES = 120
-"""Samples per chunk at most: 30 minutes at 15 s. Smaller keeps the open buffers small."""
+MAX_CHUNK_SAMPLES = 240
+"""Samples per chunk at most: an hour at 15 s, so most series have one chunk per block."""
 
 
 class HeadChunk(NamedTuple):
