@@ -19,6 +19,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -126,11 +127,11 @@ def collect_once(path: Path, target: str | None, out: TextIO, err: TextIO) -> in
 class Console:
     """Everything `run` starts, in the order it stops them."""
 
+    server: HttpServer
     store: Store
     scheduler: Scheduler
     loop: asyncio.AbstractEventLoop
     loop_thread: threading.Thread
-    server: HttpServer
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -147,32 +148,57 @@ class Console:
         )
 
     def stop(self) -> None:
-        """Stop serving, stop collecting, then flush and close the store (within about 5 s)."""
-        self.server.stop(timeout=1.0)
-        self.scheduler.shutdown_threadsafe(timeout=1.5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.loop_thread.join(1.0)
-        self.store.close(timeout=SHUTDOWN_SECONDS - 3.5)
+        """Stop serving, stop collecting, then commit and close the store: all within 5 s."""
+        deadline = time.monotonic() + SHUTDOWN_SECONDS
+        try:
+            self.server.stop(timeout=1.0)
+            self.scheduler.shutdown_threadsafe(timeout=1.0)
+        except Exception:  # a stuck loop must not keep the store from closing
+            log.exception("stopping the collectors failed; closing the store anyway")
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.loop_thread.join(0.5)
+            if not self.loop.is_running():
+                self.loop.close()
+            self.store.close(timeout=max(0.5, deadline - time.monotonic()))
 
 
 def start_console(settings: config.Config, listen: str, data_dir: Path) -> Console:
-    """Open the store, start the scheduler on its own loop and the HTTP server on its own thread."""
+    """Bind the HTTP port, open the store, start the scheduler on its own loop, then serve.
+
+    Raises OSError when the port cannot be bound and StoreError when the store cannot be opened;
+    nothing is left running then."""
     clock = SystemClock()
     metrics = prometheus_client.CollectorRegistry()
     console = settings.console
-    store = Store.open(
-        data_dir,
-        clock=clock,
-        metrics=metrics,
-        head_window=console.head,
-        retention=Retention(
-            raw=console.retention.raw,
-            rollup_5m=console.retention.rollup_5m,
-            rollup_1h=console.retention.rollup_1h,
-        ),
-        queue_batches=console.store.queue_batches,
-        stall_timeout=console.store.stall_timeout,
-    )
+    holder: dict[str, Console] = {}
+
+    def health() -> HealthReport:
+        return holder["console"].health()
+
+    def latest() -> list[Sample]:
+        return holder["console"].store.latest(max_age=STALE_AFTER)
+
+    app = create_server(metrics=metrics, latest=latest, health=health, metrics_token=console.metrics_token)
+    host, port = config.split_listen(listen)
+    server = HttpServer(app, host=host, port=port)  # binds now: a busy port fails before anything starts
+    try:
+        store = Store.open(
+            data_dir,
+            clock=clock,
+            metrics=metrics,
+            head_window=console.head,
+            retention=Retention(
+                raw=console.retention.raw,
+                rollup_5m=console.retention.rollup_5m,
+                rollup_1h=console.retention.rollup_1h,
+            ),
+            queue_batches=console.store.queue_batches,
+            stall_timeout=console.store.stall_timeout,
+        )
+    except BaseException:
+        server.stop()
+        raise
     scheduler = Scheduler(
         targets=list(settings.inventory.targets()),
         registry=COLLECTOR_KINDS,
@@ -185,20 +211,8 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     scheduler.start(loop)
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
     loop_thread.start()
-    holder: dict[str, Console] = {}
-
-    def health() -> HealthReport:
-        return holder["console"].health()
-
-    app = create_server(
-        metrics=metrics,
-        latest=lambda: store.latest(max_age=STALE_AFTER),
-        health=health,
-        metrics_token=console.metrics_token,
-    )
-    host, _, port = listen.rpartition(":")
-    server = HttpServer(app, host=host, port=int(port))
-    holder["console"] = Console(store, scheduler, loop, loop_thread, server)
+    holder["console"] = Console(server, store, scheduler, loop, loop_thread)
+    server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
     return holder["console"]
 
@@ -213,6 +227,9 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
         console = start_console(loaded, listen, data_dir)
     except StoreError as exc:
         err.write(f"error: {exc}\n")
+        return 1
+    except OSError as exc:
+        err.write(f"error: cannot listen on {listen}: {exc.strerror or exc}\n")
         return 1
     stopping = threading.Event()
 
@@ -231,9 +248,10 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
 
 # -- arguments ---------------------------------------------------------------------------------
 def _listen(text: str) -> str:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f'"{text}" is not HOST:PORT')
+    try:
+        config.split_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 

@@ -131,13 +131,12 @@ def run_ours(tmp: Path, names: list[tuple[str, Labels]], values: np.ndarray) -> 
     ]
     started = time.perf_counter()
     for k, batch in enumerate(built):
-        clock._now = START + k * STEP
+        clock.set(START + k * STEP)
         store.append(batch)
     store.flush(600)
     elapsed = time.perf_counter() - started
     del built
     lat = sorted(t for t, _ in store.recent_writes)
-    per_batch = [t / max(1, c) * n for t, c in store.recent_writes]  # one scrape's share of a write
     ids = [r.id for r in store.select([Matcher("__name__", MatchOp.RE, ".+")])]
     end_ms = int((START + (steps - 1) * STEP) * 1000)
     day_start = end_ms - int(DAY * 1000) + 1
@@ -159,7 +158,6 @@ def run_ours(tmp: Path, names: list[tuple[str, Labels]], values: np.ndarray) -> 
     return {
         "ingest": steps * n / elapsed,
         "p99_write": lat[int(len(lat) * 0.99)] if lat else 0.0,
-        "p99_scrape_share": sorted(per_batch)[int(len(per_batch) * 0.99)] if per_batch else 0.0,
         "writes": len(lat),
         "bytes_per_sample": block_bytes / flushed_samples,
         "file_bytes_per_sample": path.stat().st_size / (steps * n),
@@ -184,8 +182,7 @@ def run_sqlite(tmp: Path, values: np.ndarray) -> dict[str, float]:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(
-        "CREATE TABLE s (series_id INTEGER, ts INTEGER, value REAL, PRIMARY KEY (series_id, ts))"
-        " WITHOUT ROWID"
+        "CREATE TABLE s (series_id INTEGER, ts INTEGER, value REAL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID"
     )
     started = time.perf_counter()
     pending: list[tuple[int, int, float]] = []
@@ -300,7 +297,7 @@ def measure_head_memory(series: int, hours: float) -> float:
         level = rng.uniform(0, 1, series).round(3)
         for k in range(steps):
             ts = START + k * STEP
-            clock._now = ts
+            clock.set(ts)
             level = (level + rng.normal(0, 0.002, series)).round(3)
             row = level.tolist()
             store.append([Sample(name, labels, row[j], ts) for j, (name, labels) in enumerate(names)])

@@ -329,9 +329,7 @@ class HostCollector:
             if busy_ms is not None:
                 out.add("disk_io_time_seconds_total", busy_ms / 1000, labels)
 
-    def _interfaces(
-        self, out: _Out, rates: CounterRates[tuple[str, str]], snap: _Snapshot, now: float
-    ) -> None:
+    def _interfaces(self, out: _Out, rates: CounterRates[tuple[str, str]], snap: _Snapshot, now: float) -> None:
         seen: list[tuple[str, str]] = []
         for ifname, io in snap.nics.items():
             if ifname in SKIPPED_INTERFACES:
@@ -383,9 +381,7 @@ def _interface_counters(io: _NetIO) -> dict[str, float]:
     }
 
 
-def _interface_rates(
-    out: _Out, labels: Labels, per_second: dict[str, float | None], speed: float | None
-) -> None:
+def _interface_rates(out: _Out, labels: Labels, per_second: dict[str, float | None], speed: float | None) -> None:
     """The rate metrics of one interface, for each counter that has a rate this time."""
     for direction in ("in", "out"):
         octets = per_second[f"{direction}_octets"]

@@ -37,6 +37,7 @@ import logging
 import math
 import zlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -160,6 +161,25 @@ class _Metrics:
             "Unix time of the scheduler loop's latest heartbeat.",
             registry=registry,
         )
+        self.last_error = prometheus_client.Gauge(
+            "collect_last_error_info",
+            "1 for each target whose last run failed, with the error text and its cause.",
+            ["target", "collector", "cause", "error"],
+            registry=registry,
+        )
+        self._error_labels: dict[str, tuple[str, str, str, str]] = {}
+
+    def set_last_error(self, result: RunResult) -> None:
+        """Show the error of a failed run; remove it once the target runs cleanly again."""
+        target = result.target
+        previous = self._error_labels.pop(target.key, None)
+        if previous is not None:
+            self.last_error.remove(*previous)
+        if not result.ok:
+            health = result.health
+            labels = (target.name, target.spec.kind, health.last_cause or "error", health.last_error or "")
+            self.last_error.labels(*labels).set(1)
+            self._error_labels[target.key] = labels
 
     def initialise(self, target: Target) -> None:
         """Export zeros from the start so `increase()` and absence checks work."""
@@ -215,6 +235,7 @@ class Scheduler:
         self._last_beat: float | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._deliveries: set[asyncio.Future[None]] = set()
+        self._delivery_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sink")
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -281,6 +302,7 @@ class Scheduler:
             remaining = max(0.0, deadline - loop.time())
             if pending and (await asyncio.wait(pending, timeout=remaining))[1]:
                 log.warning("scheduler shutdown: %d task(s) still running after %ss", len(pending), timeout)
+        self._delivery_pool.shutdown(wait=False)
 
     def shutdown_threadsafe(self, timeout: float = 1.0) -> None:
         """`shutdown()` from a thread other than the loop's; blocks until it is done (or raises
@@ -326,7 +348,10 @@ class Scheduler:
         thread and completes even if this coroutine is cancelled."""
         result = await self._runners[key].run_once()
         self._count_run(result)
-        delivery = asyncio.ensure_future(asyncio.to_thread(self._deliver, result))
+        # Deliveries have threads of their own: a sink that blocks (the store's queue is full) must
+        # not take the default executor's threads from collectors that run blocking calls there.
+        loop = asyncio.get_running_loop()
+        delivery = asyncio.ensure_future(loop.run_in_executor(self._delivery_pool, self._deliver, result))
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)
         await asyncio.shield(delivery)
@@ -337,9 +362,7 @@ class Scheduler:
         if self._stopping:
             return
         slots = self._slots[key]
-        check = check_slot(
-            first=slots.first, interval=slots.interval, now=self._clock.now(), previous_slot=slots.last
-        )
+        check = check_slot(first=slots.first, interval=slots.interval, now=self._clock.now(), previous_slot=slots.last)
         slots.last = check.slot
         self._count_skips(self._runners[key].target, check)
         task = asyncio.current_task()
@@ -383,6 +406,7 @@ class Scheduler:
     def _count_run(self, result: RunResult) -> None:
         target = result.target
         self._metrics.runs.labels(target=target.name, collector=target.spec.kind).inc()
+        self._metrics.set_last_error(result)
         if not result.ok:
             cause = result.health.last_cause or "error"
             self._metrics.failures.labels(target=target.name, collector=target.spec.kind, cause=cause).inc()

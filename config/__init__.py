@@ -8,7 +8,7 @@ Imports only `model/` of ours; does no work at import time.
 from config.durations import format_duration, parse_duration
 from config.loader import Config, load, load_file
 from config.problems import ConfigError, Problem
-from config.schema import ConsoleSettings
+from config.schema import ConsoleSettings, split_listen
 
 __all__ = [
     "Config",
@@ -19,4 +19,5 @@ __all__ = [
     "load",
     "load_file",
     "parse_duration",
+    "split_listen",
 ]

@@ -87,9 +87,7 @@ def _mappings(root: yaml.Node) -> Iterator[tuple[Loc, yaml.MappingNode]]:
         if isinstance(node, yaml.MappingNode):
             yield loc, node
             stack.extend(
-                ((*loc, key.value), value)
-                for key, value in reversed(node.value)
-                if isinstance(key, yaml.ScalarNode)
+                ((*loc, key.value), value) for key, value in reversed(node.value) if isinstance(key, yaml.ScalarNode)
             )
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(((*loc, index), item) for index, item in reversed(list(enumerate(node.value))))

@@ -35,6 +35,7 @@ import model
 from config.durations import parse_duration
 from config.problems import kind_of, show
 from config.secrets import resolve_secret
+from model.samples import LABEL_NAME_RE
 
 __all__ = [
     "RESERVED_LABELS",
@@ -52,7 +53,7 @@ __all__ = [
     "ValidationContext",
 ]
 
-RESERVED_LABELS = ("target", "site", "system", "role", "collector")
+RESERVED_LABELS = (*model.TARGET_LABELS, "collector")
 """Label names the console sets itself; a device's own labels may not use them."""
 
 _RESERVED_LIST = f"{', '.join(RESERVED_LABELS[:-1])} and {RESERVED_LABELS[-1]}"
@@ -119,7 +120,7 @@ def _check_address(text: str) -> str:
     return text
 
 
-def _split_listen(text: str) -> tuple[str, int]:
+def split_listen(text: str) -> tuple[str, int]:
     """`host:port` or `[v6]:port` -> (host without brackets, port). Raises ValueError."""
     host, sep, port = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
@@ -135,7 +136,7 @@ def _split_listen(text: str) -> tuple[str, int]:
 
 
 def _check_listen(text: str) -> str:
-    _split_listen(text)
+    split_listen(text)
     return text
 
 
@@ -148,7 +149,7 @@ def _check_timezone(name: str) -> str:
 
 
 def _check_label_name(name: str) -> str:
-    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+    if not LABEL_NAME_RE.fullmatch(name):
         raise ValueError(f'"{name}" is not a valid label name (must match [a-zA-Z_][a-zA-Z0-9_]*)')
     if name in RESERVED_LABELS:
         raise ValueError(f'"{name}" is reserved ({_RESERVED_LIST} are set by the console)')
@@ -206,11 +207,11 @@ class ConsoleSettings(_Strict):
     @property
     def listen_host(self) -> str:
         """The host part of `listen`, without the brackets of an IPv6 address."""
-        return _split_listen(self.listen)[0]
+        return split_listen(self.listen)[0]
 
     @property
     def listen_port(self) -> int:
-        return _split_listen(self.listen)[1]
+        return split_listen(self.listen)[1]
 
     @field_validator("data_dir", mode="before")
     @classmethod

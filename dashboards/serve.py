@@ -13,7 +13,8 @@ __all__ = ["HttpServer"]
 
 
 class HttpServer:
-    """A waitress server running in a background thread. `stop()` ends it and its connections."""
+    """A waitress server: the constructor binds the port (raising OSError when it cannot), `start()`
+    serves from a background thread, `stop()` ends it and its connections."""
 
     def __init__(self, app: Callable[..., Any], *, host: str, port: int, threads: int = 4) -> None:
         # One host and port: a TcpWSGIServer. Typed Any: the waitress stubs lack the attributes used here.
@@ -22,7 +23,10 @@ class HttpServer:
         self.host = host
         self.port: int = server.effective_port
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+
+    def start(self) -> HttpServer:
         self._thread.start()
+        return self
 
     @property
     def url(self) -> str:
@@ -37,6 +41,9 @@ class HttpServer:
             server.close()
             wasyncore.close_all(server._map)  # open connections too, so that the loop ends now
 
+        if not self._thread.is_alive():
+            close()
+            return True
         # Close from the loop's own thread: closing its sockets from here races its select() (EBADF).
         server.trigger.pull_trigger(close)
         self._thread.join(timeout)

@@ -39,6 +39,10 @@ class FakeClock:
     def monotonic(self) -> float:
         return self._mono
 
+    def set(self, now: float) -> None:
+        """Move the clock to `now` (never backwards: a test that needs that is testing something else)."""
+        self.advance(now - self._now)
+
     def advance(self, seconds: float) -> None:
         """Step the clock forward by `seconds` (must not be negative)."""
         if seconds < 0:

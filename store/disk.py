@@ -9,6 +9,7 @@ Only the writer thread writes; each reader thread opens its own read-only connec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -72,11 +73,7 @@ def partition_name(tier: str, ts_ms: int) -> tuple[str, int, int]:
     day = datetime.fromtimestamp(ts_ms // DAY_MS * 86_400, UTC)
     if tier == "1h":
         start = day.replace(day=1)
-        end = (
-            start.replace(year=start.year + 1, month=1)
-            if start.month == 12
-            else start.replace(month=start.month + 1)
-        )
+        end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
         return f"r1h_{start:%Y%m}", int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     prefix = {"raw": "raw", "5m": "r5m"}[tier]
     start_ms = ts_ms // DAY_MS * DAY_MS
@@ -141,9 +138,7 @@ class Disk:
         states: Sequence[tuple[str, str, float, str]],
     ) -> None:
         """One transaction: new series, one write-ahead record (min_ts, max_ts, data), state changes."""
-        c = self.conn
-        c.execute("BEGIN")
-        try:
+        with self._transaction() as c:
             if new_series:
                 c.executemany(
                     "INSERT INTO series (id, name, labels) VALUES (?, ?, ?)",
@@ -153,16 +148,42 @@ class Disk:
                 c.execute("INSERT INTO wal (min_ts, max_ts, data) VALUES (?, ?, ?)", wal)
             for target, state, ts, cause in states:
                 self._record_state(target, state, ts, cause)
-            c.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN ... COMMIT, or ROLLBACK and re-raise: a failed write leaves no transaction open."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
         except BaseException:
-            c.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
+        self.conn.execute("COMMIT")
+
+    def end_open_intervals(self, ts: float, state: str, cause: str) -> int:
+        """End every open state interval (of another state) at `ts` and open one in `state`: when the
+        console stops, and at open after a crash, so unmonitored time never counts as up or down."""
+        with self._transaction() as c:
+            targets = [
+                r[0]
+                for r in c.execute("SELECT target FROM state_intervals WHERE end_ts IS NULL AND state != ?", (state,))
+            ]
+            for target in targets:
+                self._record_state(target, state, ts, cause)
+        return len(targets)
+
+    def last_activity(self) -> float | None:
+        """The latest time (seconds) the file knows anything happened: a sample or a state change."""
+        row = self.conn.execute("SELECT max(max_ts) FROM wal").fetchone()
+        wal_s = row[0] / 1000.0 if row and row[0] is not None else None
+        flushed = self.get_meta("flushed_until")
+        start = self.conn.execute("SELECT max(start_ts) FROM state_intervals").fetchone()[0]
+        known = [v for v in (wal_s, int(flushed) / 1000.0 if flushed else None, start) if v is not None]
+        return max(known) if known else None
 
     def _record_state(self, target: str, state: str, ts: float, cause: str) -> None:
         c = self.conn
-        row = c.execute(
-            "SELECT id, state FROM state_intervals WHERE target=? AND end_ts IS NULL", (target,)
-        ).fetchone()
+        row = c.execute("SELECT id, state FROM state_intervals WHERE target=? AND end_ts IS NULL", (target,)).fetchone()
         if row is not None:
             if row[1] == state:
                 return
@@ -179,9 +200,7 @@ class Disk:
         rollups: Sequence[tuple[str, ChunkRow]],
     ) -> None:
         """One transaction: a block's chunks and rollup rows; mark it flushed; trim the WAL."""
-        c = self.conn
-        c.execute("BEGIN")
-        try:
+        with self._transaction() as c:
             self._insert_rows("raw", raw)
             by_tier: dict[str, list[ChunkRow]] = {}
             for tier, row in rollups:
@@ -190,10 +209,6 @@ class Disk:
                 self._insert_rows(tier, rows)
             c.execute("INSERT OR REPLACE INTO meta VALUES ('flushed_until', ?)", (str(end),))
             c.execute("DELETE FROM wal WHERE max_ts < ?", (end,))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     def _insert_rows(self, tier: str, rows: Sequence[ChunkRow]) -> None:
         by_table: dict[str, list[tuple[int, int, int, int, bytes]]] = {}
@@ -213,9 +228,7 @@ class Disk:
                 " end_ts INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL)"
             )
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {name}_series ON {name} (series_id, start_ts)")
-            self.conn.execute(
-                "INSERT OR IGNORE INTO partitions VALUES (?, ?, ?, ?)", (name, tier, start, end)
-            )
+            self.conn.execute("INSERT OR IGNORE INTO partitions VALUES (?, ?, ?, ?)", (name, tier, start, end))
             self._known_partitions.add(name)
         return name
 
@@ -223,19 +236,14 @@ class Disk:
         """Drop whole partitions (retention) and give the space back to the file system."""
         dropped = 0
         for name in names:
-            self.conn.execute("BEGIN")
-            self.conn.execute(f"DROP TABLE IF EXISTS {name}")
-            self.conn.execute("DELETE FROM partitions WHERE name=?", (name,))
-            self.conn.execute("COMMIT")
+            with self._transaction() as c:
+                c.execute(f"DROP TABLE IF EXISTS {name}")
+                c.execute("DELETE FROM partitions WHERE name=?", (name,))
             self._known_partitions.discard(name)
             dropped += 1
         if dropped:
             self.conn.execute("PRAGMA incremental_vacuum")
         return dropped
-
-    def checkpoint(self) -> None:
-        """Fold the SQLite WAL back into the main file and truncate it."""
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # -- reads (any connection) -------------------------------------------------------------------
@@ -254,31 +262,34 @@ def all_partitions(conn: sqlite3.Connection) -> list[PartitionInfo]:
     return [PartitionInfo(*r) for r in rows]
 
 
-def read_rows(
-    conn: sqlite3.Connection, tier: str, ids: Sequence[int] | None, start: int, end: int
-) -> list[ChunkRow]:
+def read_rows(conn: sqlite3.Connection, tier: str, ids: Sequence[int] | None, start: int, end: int) -> list[ChunkRow]:
     """Rows of the given series (None: every series) overlapping [start, end] (ms), ordered by
     series then time."""
     out: list[ChunkRow] = []
     if ids is not None and not ids:
         return out
     for part in partitions(conn, tier, start, end):
-        if ids is None:
-            sql = (
-                f"SELECT series_id, start_ts, end_ts, n, data FROM {part.name}"
-                " WHERE end_ts >= ? AND start_ts <= ?"
-            )
-            out.extend(ChunkRow(*r) for r in conn.execute(sql, (start, end)))
-            continue
-        for i in range(0, len(ids), 500):
-            chunk_ids = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk_ids))
-            sql = (
-                f"SELECT series_id, start_ts, end_ts, n, data FROM {part.name}"
-                f" WHERE series_id IN ({marks}) AND end_ts >= ? AND start_ts <= ?"
-            )
-            out.extend(ChunkRow(*r) for r in conn.execute(sql, (*chunk_ids, start, end)))
+        try:
+            out.extend(_read_partition(conn, part.name, ids, start, end))
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            # retention dropped it between the lookup and the read: it holds nothing we keep
     out.sort(key=lambda r: (r.series_id, r.start))
+    return out
+
+
+def _read_partition(
+    conn: sqlite3.Connection, name: str, ids: Sequence[int] | None, start: int, end: int
+) -> list[ChunkRow]:
+    columns = f"SELECT series_id, start_ts, end_ts, n, data FROM {name} WHERE end_ts >= ? AND start_ts <= ?"
+    if ids is None:
+        return [ChunkRow(*r) for r in conn.execute(columns, (start, end))]
+    out: list[ChunkRow] = []
+    for i in range(0, len(ids), 500):
+        chunk_ids = ids[i : i + 500]
+        sql = f"{columns} AND series_id IN ({','.join('?' * len(chunk_ids))})"
+        out.extend(ChunkRow(*r) for r in conn.execute(sql, (start, end, *chunk_ids)))
     return out
 
 

@@ -185,11 +185,15 @@ class Head:
         floor = self.flushed_until if self.flushed_until is not None else 0
         max_t = self.max_t if self.max_t is not None else -(2**62)
         for name, labels, value, ts in samples:
-            s = by_key.get((name, labels))
+            try:
+                t = int(ts * 1000.0 + 0.5)
+                s = by_key.get((name, labels))
+            except (TypeError, ValueError, OverflowError):  # NaN or no time; labels not a Labels
+                rej.invalid_value += 1
+                continue
             if s is None:
                 s = self._create(name, labels)
                 res.new_series.append((s.id, name, labels))
-            t = int(ts * 1000.0 + 0.5)
             if t <= s.last_t:
                 self._refuse(s, t, value, rej)
                 continue
@@ -252,8 +256,10 @@ class Head:
     def _refuse(s: _Series, t: int, value: float, rej: Rejections) -> None:
         if t < s.last_t:
             rej.out_of_order += 1
+        elif not isinstance(value, (int, float)):
+            rej.invalid_value += 1
         elif value == s.last_v or (math.isnan(value) and math.isnan(s.last_v)):
-            rej.duplicate_same_value += 1
+            rej.duplicate_same_value += 1  # the same sample again: a harmless no-op
         else:
             rej.duplicate_sample_for_timestamp += 1
 

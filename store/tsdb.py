@@ -10,6 +10,7 @@ write-ahead records are replayed into the head; at most the batch in flight is l
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -55,9 +56,7 @@ class StoreStalled(StoreError):
 
 class _Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.ingested = Counter(
-            "store_samples_ingested_total", "Samples accepted by the store", registry=registry
-        )
+        self.ingested = Counter("store_samples_ingested_total", "Samples accepted by the store", registry=registry)
         self.rejected = Counter(
             "store_samples_rejected_total", "Samples refused by the store", ["reason"], registry=registry
         )
@@ -69,17 +68,13 @@ class _Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=registry,
         )
-        self.stalls = Counter(
-            "store_ingest_stalls_total", "Appends that found the queue full", registry=registry
-        )
+        self.stalls = Counter("store_ingest_stalls_total", "Appends that found the queue full", registry=registry)
         self.stall_seconds = Counter(
             "store_ingest_stall_seconds_total",
             "Time appends spent waiting for queue space",
             registry=registry,
         )
-        self.write_errors = Counter(
-            "store_write_errors_total", "Write transactions that failed", registry=registry
-        )
+        self.write_errors = Counter("store_write_errors_total", "Write transactions that failed", registry=registry)
         self.series = Gauge("store_head_series", "Series known to the store", registry=registry)
         self.blocks = Counter("store_blocks_written_total", "Head blocks written to disk", registry=registry)
         self.partitions_dropped = Counter(
@@ -120,8 +115,9 @@ class Store:
         self._disk = Disk(self.path)
         self._head = Head(block_ms=BLOCK_MS, window_ms=int(head_window * 1000))
         self._recover()
-        self._last_commit = clock.monotonic()
         self._busy_since: float | None = None
+        self._last_error: str | None = None
+        self._unsaved_series: list[tuple[int, str, Labels]] = []
         self._blocks = BlockWriter(
             disk=self._disk, head=self._head, lock=self._lock, retention=self._retention, clock=clock
         )
@@ -148,6 +144,11 @@ class Store:
                 head.start_at(int(ts.min()) + BLOCK_MS)  # never flushed: keep from the first block on
             replayed += head.replay(sids.tolist(), ts.tolist(), values.tolist())
         self._m.series.set(head.series_count())
+        last = self._disk.last_activity()
+        if last is not None:
+            ended = self._disk.end_open_intervals(last, TargetState.UNKNOWN.value, "console was not running")
+            if ended:
+                log.warning("%d targets had open state intervals (the console stopped uncleanly)", ended)
         log.info("store opened: %d series, %d samples replayed", head.series_count(), replayed)
 
     # -- writing ------------------------------------------------------------------------------
@@ -163,21 +164,25 @@ class Store:
         self._put(StateChange(target, state.value, ts, cause))
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued so far is committed. False on timeout."""
+        """Wait until everything queued so far is committed. False on timeout or when the write
+        that carried the queued items failed (the error is logged, counted and shown by health())."""
         barrier = Barrier()
         self._put(barrier)
-        return barrier.done.wait(timeout)
+        return barrier.done.wait(timeout) and not barrier.failed
 
     def close(self, timeout: float = 5.0) -> None:
-        """Commit what is queued, stop the writer, close the file and release the lock."""
+        """Commit what is queued, stop the writer, end open state intervals as `unknown` (nobody
+        watches while the console is stopped), close the file and release the lock. A writer still
+        busy after `timeout` is abandoned: what it committed stays; what was queued is lost."""
+        deadline = time.monotonic() + timeout
         if self._thread.is_alive():
-            self._put(Stop())
-            self._thread.join(timeout)
+            with contextlib.suppress(queue.Full):
+                self._queue.put(Stop(), timeout=max(0.0, deadline - time.monotonic()))
+            self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
-            log.error(
-                "store writer did not finish within %.1fs; leaving the file as committed so far", timeout
-            )
+            log.error("store writer did not finish within %.1fs; leaving the file as committed so far", timeout)
             return
+        self._disk.end_open_intervals(self._clock.now(), TargetState.UNKNOWN.value, "console stopped")
         self._disk.close()
         self._lockfile.close()
 
@@ -205,16 +210,20 @@ class Store:
                 except queue.Empty:
                     break
             self._busy_since = self._clock.monotonic()
+            failed = False
             try:
                 self._write(items)
-            except Exception:
+                self._last_error = None
+            except Exception as exc:
+                failed = True
+                self._last_error = f"{type(exc).__name__}: {exc}"
                 self._m.write_errors.inc()
-                log.exception("store write failed; %d queued items lost from the head's WAL", len(items))
+                log.exception("store write failed: the samples of %d queued items are in memory only", len(items))
             self._busy_since = None
-            self._last_commit = self._clock.monotonic()
             self._m.queue_depth.set(self._queue.qsize())
             for item in items:
                 if isinstance(item, Barrier):
+                    item.failed = failed
                     item.done.set()
                 elif isinstance(item, Stop):
                     stop = True
@@ -235,7 +244,12 @@ class Store:
         if len(res.ts):
             ts = np.frombuffer(res.ts, dtype=np.int64)
             wal = (int(ts.min()), int(ts.max()), _encode_wal(res.series_ids, res.ts, res.values))
-        self._disk.commit_batch(res.new_series, wal, states)
+        # Series created by a write that failed to commit are saved with the next one, so the ids
+        # that later write-ahead records use always exist on disk.
+        new_series = self._unsaved_series + res.new_series
+        self._unsaved_series = new_series
+        self._disk.commit_batch(new_series, wal, states)
+        self._unsaved_series = []
         elapsed = time.perf_counter() - started
         self._m.latency.observe(elapsed)
         self.recent_writes.append((elapsed, len(res.ts)))
@@ -295,6 +309,8 @@ class Store:
         """(ok, detail): not ok when the writer died or one write has run longer than `stuck_after`."""
         if not self._thread.is_alive():
             return False, "writer thread is not running"
+        if self._last_error is not None:
+            return False, f"the last write failed: {self._last_error}"
         busy = self._busy_since
         if busy is not None and self._clock.monotonic() - busy > stuck_after:
             return False, f"one write has been running for {self._clock.monotonic() - busy:.0f}s"

@@ -54,11 +54,12 @@ class StateChange:
     cause: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Barrier:
-    """Set once everything queued before it is committed."""
+    """Set once everything queued before it is committed (`failed` if that write failed)."""
 
     done: threading.Event = field(default_factory=threading.Event)
+    failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +70,7 @@ class Stop:
 class BlockWriter:
     """Moves complete head blocks to disk and drops partitions past retention."""
 
-    def __init__(
-        self, *, disk: Disk, head: Head, lock: threading.Lock, retention: Retention, clock: Clock
-    ) -> None:
+    def __init__(self, *, disk: Disk, head: Head, lock: threading.Lock, retention: Retention, clock: Clock) -> None:
         self._disk = disk
         self._head = head
         self._lock = lock
@@ -124,19 +123,13 @@ class BlockWriter:
     def _day_rows(self, day: int, last_block: int, latest: dict[int, np.ndarray]) -> list[ChunkRow]:
         """1-hour rows for a closed UTC day, from its stored 5-minute rows plus the last block's."""
         hours: dict[int, np.ndarray] = {}
-        rows = [
-            r
-            for r in disk.read_rows(self._disk.conn, "5m", None, day, last_block - 1)
-            if r.start < last_block
-        ]
+        rows = [r for r in disk.read_rows(self._disk.conn, "5m", None, day, last_block - 1) if r.start < last_block]
         decoded = decode_rows([r.blob for r in rows], TIER_5M.slots)
         for r, slots in zip(rows, decoded, strict=True):
             self._place(hours, r.series_id, (r.start - day) // TIER_1H.step_ms, slots)
         for sid, slots in latest.items():
             self._place(hours, sid, (last_block - day) // TIER_1H.step_ms, slots)
-        return [
-            ChunkRow(sid, day, day + DAY_MS - 1, TIER_1H.slots, encode_row(arr)) for sid, arr in hours.items()
-        ]
+        return [ChunkRow(sid, day, day + DAY_MS - 1, TIER_1H.slots, encode_row(arr)) for sid, arr in hours.items()]
 
     @staticmethod
     def _place(hours: dict[int, np.ndarray], sid: int, hour: int, slots: np.ndarray) -> None:

@@ -68,7 +68,7 @@ def serve_wsgi(app: Callable[..., Any]) -> Iterator[str]:
 
     Yields the base URL (`http://127.0.0.1:PORT`). On exit the server is closed and its threads end.
     """
-    server = HttpServer(app, host="127.0.0.1", port=0, threads=2)
+    server = HttpServer(app, host="127.0.0.1", port=0, threads=2).start()
     try:
         yield server.url
     finally:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
-    "setuptools"
-]["packages"]
+PACKAGES: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+    "packages"
+]
 TOP_LEVEL = [name for name in PACKAGES if "." not in name]
 
 # Run in a fresh interpreter: imports the package named in argv[1], then reports what it finds.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +14,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from model import SystemClock
+from store import Matcher, MatchOp, Store
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,8 +161,29 @@ def test_run_serves_metrics_and_healthz_then_stops_cleanly_on_sigterm(tmp_path: 
     stderr = proc.stderr.read() if proc.stderr else ""
     assert "received SIGTERM: shutting down" in stderr
     assert "Traceback" not in stderr
-    restarted = _cli("collect-once", "--config", str(_config(tmp_path, port)), "--format", "json")
-    assert restarted.returncode == 0
+    store = Store.open(tmp_path / "data", clock=SystemClock(), metrics=CollectorRegistry())
+    try:  # what the console stored survived the stop, and the stop itself is in the state history
+        ups = store.select([Matcher("__name__", MatchOp.EQ, "up")])
+        assert [dict(r.labels) for r in ups] == [
+            {"collector": "host", "role": "server", "site": "dc-east", "system": "records", "target": "console-host"}
+        ]
+        values = store.read_range([ups[0].id], 0, 2**62)[ups[0].id].values.tolist()
+        assert values and set(values) == {1.0}
+        states = store.state_intervals("console-host/host", 0, 2e10)
+        assert [(r.state, r.cause) for r in states] == [("up", ""), ("unknown", "console stopped")]
+    finally:
+        store.close()
+
+
+def test_run_on_a_port_in_use_says_so_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _cli("run", "--config", str(_config(tmp_path, port)), timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.endswith(f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n")
+    assert not (tmp_path / "data").exists()  # nothing was started
 
 
 @pytest.mark.slow

@@ -19,9 +19,7 @@ from collectors.base import CollectError, CollectorDeps
 from collectors.host import HostCollector, create_host_collector
 from model import Device, FakeClock, HostCollectorSpec, Labels, Sample, Target
 
-RECORDING = json.loads(
-    (Path(__file__).parents[1] / "fixtures" / "host" / "psutil_recording.json").read_text("utf-8")
-)
+RECORDING = json.loads((Path(__file__).parents[1] / "fixtures" / "host" / "psutil_recording.json").read_text("utf-8"))
 SNAP0, SNAP1 = RECORDING["snapshots"]
 
 TARGET = Target(
@@ -126,9 +124,7 @@ def make(snapshot: Mapping[str, Any] = SNAP0) -> tuple[HostCollector, FakePsutil
     return collector, psutil, clock
 
 
-def collect(
-    collector: HostCollector, clock: FakeClock, target: Target = TARGET
-) -> dict[tuple[str, Labels], float]:
+def collect(collector: HostCollector, clock: FakeClock, target: Target = TARGET) -> dict[tuple[str, Labels], float]:
     """Run one collect; check every sample has the clock's time and a unique series; name+labels -> value."""
     samples: list[Sample] = asyncio.run(collector.collect(target))
     assert {s.ts for s in samples} == {clock.now()}

@@ -260,25 +260,19 @@ def test_sample_claiming_identity_label_is_renamed_exported() -> None:
 
     assert samples[0] == Sample(
         "probe_success",
-        Labels(
-            {**WEB_LABELS, "exported_target": "db-09", "exported_exported_rack": "B1", "exported_rack": "x"}
-        ),
+        Labels({**WEB_LABELS, "exported_target": "db-09", "exported_exported_rack": "B1", "exported_rack": "x"}),
         1.0,
         T0,
     )
 
 
 def test_sample_labels_without_conflict_are_kept() -> None:
-    assert attach_target_labels(Labels(ifname="Gi0/1"), Labels(target="r1")) == Labels(
-        ifname="Gi0/1", target="r1"
-    )
+    assert attach_target_labels(Labels(ifname="Gi0/1"), Labels(target="r1")) == Labels(ifname="Gi0/1", target="r1")
 
 
 def test_sync_collector_is_refused_at_construction() -> None:
     clock = FakeClock(T0)
-    with pytest.raises(
-        TypeError, match=r"^collector SyncCollector for web-01/sync: collect\(\) must be async$"
-    ):
+    with pytest.raises(TypeError, match=r"^collector SyncCollector for web-01/sync: collect\(\) must be async$"):
         TargetRunner(target=target("sync"), collector=SyncCollector(CollectorDeps(clock)), clock=clock)  # type: ignore[arg-type]
 
 
@@ -419,9 +413,7 @@ def test_late_threshold_is_one_second_or_ten_percent_of_interval() -> None:
         "clock-went-back",
     ],
 )
-def test_slot_arithmetic_counts_missed_and_late_runs(
-    now: float, previous_slot: int, expected: SlotCheck
-) -> None:
+def test_slot_arithmetic_counts_missed_and_late_runs(now: float, previous_slot: int, expected: SlotCheck) -> None:
     got = check_slot(first=1000.0, interval=10.0, now=now, previous_slot=previous_slot)
 
     assert got == expected
@@ -493,9 +485,7 @@ def test_scheduled_runs_count_missed_and_late_slots_in_metrics() -> None:
         await scheduler.shutdown()
 
     try:
-        loop.run_until_complete(
-            runs_at(0.0, 11.5, 40.2)
-        )  # slot 0; slot 1 late by 1.5 s; slot 4 after 2 missed
+        loop.run_until_complete(runs_at(0.0, 11.5, 40.2))  # slot 0; slot 1 late by 1.5 s; slot 4 after 2 missed
     finally:
         loop.close()
 
@@ -504,3 +494,16 @@ def test_scheduled_runs_count_missed_and_late_slots_in_metrics() -> None:
     assert metrics.get_sample_value("scheduler_skipped_runs_total", {**labels, "reason": "late"}) == 1.0
     assert metrics.get_sample_value("scheduler_runs_total", labels) == 3.0
     assert len(sink.appends) == 3
+
+
+def test_last_error_text_is_exported_while_the_target_fails_and_removed_after() -> None:
+    collector = ScriptedCollector([False, True])
+    clock = FakeClock(T0)
+    scheduler, _, metrics = make_scheduler([target("flap")], {"flap": lambda deps: collector}, clock=clock)
+    labels = {"target": "web-01", "collector": "flap", "cause": "refused", "error": "no answer"}
+
+    asyncio.run(scheduler.run_target("web-01/flap"))
+    assert metrics.get_sample_value("collect_last_error_info", labels) == 1.0
+
+    asyncio.run(scheduler.run_target("web-01/flap"))
+    assert metrics.get_sample_value("collect_last_error_info", labels) is None

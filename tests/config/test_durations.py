@@ -88,9 +88,7 @@ def test_negative_or_infinite_seconds_cannot_be_written(seconds: float) -> None:
         format_duration(seconds)
 
 
-@pytest.mark.parametrize(
-    "seconds", [0.001, 1, 59.999, 61, 3599, 86399.5, 10**6, 123456.789, 3 * 365 * 86400 + 1]
-)
+@pytest.mark.parametrize("seconds", [0.001, 1, 59.999, 61, 3599, 86399.5, 10**6, 123456.789, 3 * 365 * 86400 + 1])
 def test_formatting_then_parsing_gives_the_same_seconds(seconds: float) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
 

@@ -73,15 +73,14 @@ CASES: dict[str, list[str]] = {
         "parent_cycle.yaml:19: devices[4].parents: cycle lonely -> lonely",
     ],
     "timeout_not_less.yaml": [
-        "timeout_not_less.yaml:11: devices[0].collectors.host.timeout:"
-        " 20s must be less than the interval 15s",
+        "timeout_not_less.yaml:11: devices[0].collectors.host.timeout: 20s must be less than the interval 15s",
         "timeout_not_less.yaml:19: devices[1].collectors.host.timeout: 10s must be less than the interval 5s",
     ],
     "unset_env_secret.yaml": [
         "unset_env_secret.yaml:3: console.metrics_token: environment variable OPS_METRICS_TOKEN is not set",
     ],
     "bad_secret_reference.yaml": [
-        'bad_secret_reference.yaml:3: console.metrics_token: is not a secret reference'
+        "bad_secret_reference.yaml:3: console.metrics_token: is not a secret reference"
         " (use env:NAME or file:PATH); the value is not shown",
     ],
     "bad_listen.yaml": [

@@ -161,9 +161,7 @@ def test_missing_file_is_one_problem_without_a_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_file(path)
 
-    assert caught.value.problems == [
-        Problem(str(path), None, "<file>", "cannot read: No such file or directory")
-    ]
+    assert caught.value.problems == [Problem(str(path), None, "<file>", "cannot read: No such file or directory")]
 
 
 def test_directory_cannot_be_read_as_a_config(tmp_path: Path) -> None:
@@ -216,11 +214,7 @@ def test_missing_key_is_reported_at_its_parent_mapping() -> None:
 
 
 def test_problems_are_sorted_by_line_across_schema_and_reference_checks() -> None:
-    text = (
-        "devices:\n"
-        "  - {name: a, site: s, system: y, role: server, address: 127.0.0.1}\n"
-        "console: {language: de}\n"
-    )
+    text = "devices:\n  - {name: a, site: s, system: y, role: server, address: 127.0.0.1}\nconsole: {language: de}\n"
 
     with pytest.raises(ConfigError) as caught:
         load(text, environ={})
@@ -245,9 +239,7 @@ def test_parent_naming_an_invalid_device_is_not_reported_as_unknown() -> None:
     with pytest.raises(ConfigError) as caught:
         load(text, environ={})
 
-    assert str(caught.value) == (
-        '<string>:5: devices[1].role: "Bad" is not a valid role (must match [a-z][a-z0-9_-]*)'
-    )
+    assert str(caught.value) == ('<string>:5: devices[1].role: "Bad" is not a valid role (must match [a-z][a-z0-9_-]*)')
 
 
 def test_config_is_frozen() -> None:

@@ -16,9 +16,7 @@ def _all_models() -> list[type[pydantic.BaseModel]]:
     return [
         value
         for value in vars(s).values()
-        if isinstance(value, type)
-        and issubclass(value, pydantic.BaseModel)
-        and value.__module__ == s.__name__
+        if isinstance(value, type) and issubclass(value, pydantic.BaseModel) and value.__module__ == s.__name__
     ]
 
 

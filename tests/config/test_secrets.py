@@ -42,16 +42,14 @@ def test_file_reference_may_be_absolute_and_only_one_newline_is_removed(tmp_path
     [
         ("env:OPS_TOKEN", {}, "environment variable OPS_TOKEN is not set"),
         ("env:OPS_TOKEN", {"OPS_TOKEN": ""}, "environment variable OPS_TOKEN is empty"),
-        ("xyz", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
-        ("env:", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
-        ("env:NOT-A-NAME", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
-        ("file:", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
-        ("ENV:OPS_TOKEN", {}, 'is not a secret reference (use env:NAME or file:PATH); the value is not shown'),
+        ("xyz", {}, "is not a secret reference (use env:NAME or file:PATH); the value is not shown"),
+        ("env:", {}, "is not a secret reference (use env:NAME or file:PATH); the value is not shown"),
+        ("env:NOT-A-NAME", {}, "is not a secret reference (use env:NAME or file:PATH); the value is not shown"),
+        ("file:", {}, "is not a secret reference (use env:NAME or file:PATH); the value is not shown"),
+        ("ENV:OPS_TOKEN", {}, "is not a secret reference (use env:NAME or file:PATH); the value is not shown"),
     ],
 )
-def test_unresolvable_references_say_why(
-    ref: str, environ: dict[str, str], message: str, tmp_path: Path
-) -> None:
+def test_unresolvable_references_say_why(ref: str, environ: dict[str, str], message: str, tmp_path: Path) -> None:
     with pytest.raises(SecretError) as caught:
         resolve_secret(ref, base_dir=tmp_path, environ=environ)
 
@@ -62,10 +60,7 @@ def test_missing_secret_file_names_the_resolved_path_and_the_os_reason(tmp_path:
     with pytest.raises(SecretError) as caught:
         resolve_secret("file:nope/token", base_dir=tmp_path, environ={})
 
-    assert (
-        str(caught.value)
-        == f"cannot read secret file {tmp_path / 'nope' / 'token'}: No such file or directory"
-    )
+    assert str(caught.value) == f"cannot read secret file {tmp_path / 'nope' / 'token'}: No such file or directory"
 
 
 @pytest.mark.parametrize(

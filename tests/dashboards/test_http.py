@@ -203,9 +203,7 @@ def test_metrics_with_a_token_refuses_a_request_without_it(authorization: str | 
     assert calls == []
 
 
-@pytest.mark.parametrize(
-    "authorization", ["Bearer s3cret-token", "bearer s3cret-token", "Bearer  s3cret-token "]
-)
+@pytest.mark.parametrize("authorization", ["Bearer s3cret-token", "bearer s3cret-token", "Bearer  s3cret-token "])
 def test_metrics_with_a_token_answers_the_right_bearer(authorization: str) -> None:
     token = Secret("s3cret-token", reference="env:METRICS_TOKEN")
     with server(CollectorRegistry(), [cpu("h1", "dc-east", 0.25)], token=token) as url:
@@ -216,9 +214,7 @@ def test_metrics_with_a_token_answers_the_right_bearer(authorization: str) -> No
 
 
 def test_create_server_refuses_an_empty_token() -> None:
-    with pytest.raises(
-        ValueError, match=r"^metrics_token is empty: give a token or None for an open /metrics$"
-    ):
+    with pytest.raises(ValueError, match=r"^metrics_token is empty: give a token or None for an open /metrics$"):
         create_server(
             metrics=CollectorRegistry(),
             latest=list,

@@ -1,5 +1,6 @@
-"""After `kill -9` during heavy ingest the store reopens without repair and has lost at most the
-batch in flight: every batch whose commit was reported is there, whole; no batch is there in part."""
+"""After `kill -9` during heavy ingest the store reopens without repair (`integrity_check` ok) and has
+lost at most what was in flight: every batch whose commit was reported is there, whole, and no
+batch is there in part (each write transaction carries whole batches)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from model import FakeClock
 from store import Matcher, MatchOp, Store
-from tests.store.crash_child import SERIES, STEP, T0
+from tests.store.crash_child import REPORT_EVERY, SERIES, STEP, T0
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 8
@@ -31,7 +32,7 @@ def _kill_during_ingest(data_dir: Path, after: float) -> int:
     )
     assert child.stdout is not None
     first = child.stdout.readline()  # ingest has started
-    assert first.strip() == "0"
+    assert first.strip() == str(REPORT_EVERY - 1)
     time.sleep(after)
     child.send_signal(signal.SIGKILL)
     child.wait(10)
@@ -55,7 +56,7 @@ def test_kill_9_during_ingest_loses_at_most_the_batch_in_flight(tmp_path: Path) 
             assert len(refs) == SERIES
             assert len(batches) == 1, f"run {attempt}: series differ in length: a batch was kept in part"
             kept = batches.pop()
-            assert kept in (last + 1, last + 2), f"run {attempt}: reported {last + 1} batches, found {kept}"
+            assert kept >= last + 1, f"run {attempt}: {last + 1} batches were reported committed, found {kept}"
             first = data[refs[0].id]
             assert first.values.tolist() == [float(k * SERIES) for k in range(kept)]
             assert first.ts.tolist() == [int((T0 + k * STEP) * 1000) for k in range(kept)]

@@ -3,6 +3,7 @@ up, survives restarts, applies retention by dropping partitions, and records sta
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def _ingest(store: Store, clock: FakeClock, start: float, count: int, step: floa
     """`count` samples of series A (value i/4) and B (value -i), one batch per step, clock following."""
     for i in range(count):
         ts = start + i * step
-        clock._now = max(clock.now(), ts)  # the collector's clock moves with the data
+        clock.set(max(clock.now(), ts))  # the collector's clock moves with the data
         store.append([Sample("m", A, i / 4, ts), Sample("m", B, float(-i), ts)])
     assert store.flush()
 
@@ -64,8 +65,13 @@ def test_refused_samples_are_counted_by_reason(store: Store, clock: FakeClock, r
     assert store.flush()
     rejected = {
         reason: _metric(registry, "store_samples_rejected_total", reason=reason)
-        for reason in ("out_of_order", "duplicate_sample_for_timestamp", "too_far_in_future", "out_of_bounds",
-                       "invalid_value")
+        for reason in (
+            "out_of_order",
+            "duplicate_sample_for_timestamp",
+            "too_far_in_future",
+            "out_of_bounds",
+            "invalid_value",
+        )
     }
     assert rejected == {
         "out_of_order": 1.0,
@@ -176,12 +182,14 @@ def test_a_full_queue_blocks_then_counts_the_stall(tmp_path: Path, clock: FakeCl
 
 
 def test_matchers_select_series_with_prometheus_semantics(store: Store) -> None:
-    store.append([
-        Sample("m", A, 1.0, T0),
-        Sample("m", B, 1.0, T0),
-        Sample("m", Labels(target="sw-01"), 1.0, T0),
-        Sample("other", A, 1.0, T0),
-    ])
+    store.append(
+        [
+            Sample("m", A, 1.0, T0),
+            Sample("m", B, 1.0, T0),
+            Sample("m", Labels(target="sw-01"), 1.0, T0),
+            Sample("other", A, 1.0, T0),
+        ]
+    )
     assert store.flush()
 
     def targets(*matchers: Matcher) -> list[str]:
@@ -224,3 +232,79 @@ def test_health_reports_a_write_that_runs_too_long_and_a_dead_writer(tmp_path: P
         assert store.health() == (False, "one write has been running for 31s")
     store.close()
     assert store.health() == (False, "writer thread is not running")
+
+
+def test_a_failed_commit_is_reported_and_its_new_series_are_saved_with_the_next(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = Store.open(tmp_path, clock=clock, metrics=CollectorRegistry())
+    other = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None)
+    other.executescript(
+        "CREATE TABLE fail_writes (x); CREATE TRIGGER refuse BEFORE INSERT ON wal"
+        " WHEN (SELECT count(*) FROM fail_writes) > 0 BEGIN SELECT RAISE(ABORT, 'disk says no'); END;"
+    )
+    store.append([Sample("m", A, 1.0, T0)])
+    assert store.flush()
+    other.execute("INSERT INTO fail_writes VALUES (1)")
+    store.append([Sample("m", B, 2.0, T0)])
+    assert not store.flush()
+    assert store.health() == (False, "the last write failed: IntegrityError: disk says no")
+    other.execute("DELETE FROM fail_writes")
+    c = Labels(target="web-03", ifname="eth0")
+    store.append([Sample("m", c, 3.0, T0)])
+    assert store.flush()
+    assert store.health() == (True, "0 batches queued, 3 series")
+    store.close()
+    other.close()
+    again = Store.open(tmp_path, clock=clock, metrics=CollectorRegistry())
+    refs = again.select([Matcher("__name__", MatchOp.EQ, "m")])
+    assert [r.labels["target"] for r in refs] == ["web-01", "web-02", "web-03"]
+    values = again.read_range([r.id for r in refs], 0, 2**62)
+    assert {r.labels["target"]: values[r.id].values.tolist() for r in refs if r.id in values} == {
+        "web-01": [1.0],
+        "web-03": [3.0],  # web-02's sample was in the failed write: it is the batch that was lost
+    }
+    again.close()
+
+
+def test_one_bad_sample_is_refused_alone_and_the_rest_of_the_batch_is_kept(
+    store: Store, registry: CollectorRegistry
+) -> None:
+    store.append(
+        [
+            Sample("m", A, 1.0, float("nan")),
+            Sample("m", A, 2.0, T0),
+            Sample("m", A, "x", T0),  # type: ignore[arg-type]
+            Sample("m", B, None, T0),  # type: ignore[arg-type]
+            Sample("m", B, 4.0, T0 + 15),
+        ]
+    )
+    assert store.flush()
+    assert _metric(registry, "store_samples_rejected_total", reason="invalid_value") == 3.0
+    assert sorted((s.labels["target"], s.value) for s in store.latest()) == [("web-01", 2.0), ("web-02", 4.0)]
+
+
+def test_stopping_and_crashing_leave_unmonitored_time_unknown(tmp_path: Path, clock: FakeClock) -> None:
+    store = Store.open(tmp_path, clock=clock, metrics=CollectorRegistry())
+    store.record_state("web-01/host", TargetState.UP, T0, "")
+    store.append([Sample("m", A, 1.0, T0 + 30)])
+    assert store.flush()
+    clock.advance(60)
+    store.close()  # a clean stop at T0 + 60
+    clock.advance(60)
+    again = Store.open(tmp_path, clock=clock, metrics=CollectorRegistry())
+    again.record_state("web-01/host", TargetState.UP, T0 + 120, "")
+    again.append([Sample("m", A, 2.0, T0 + 150)])
+    assert again.flush()
+    again._thread.join(0)  # simulate a crash: the file is left as it is, nothing is closed
+    again._disk.conn.close()
+    again._lockfile.close()
+    clock.advance(600)
+    third = Store.open(tmp_path, clock=clock, metrics=CollectorRegistry())
+    assert third.state_intervals("web-01/host", 0, 2e9) == [
+        StateRow("web-01/host", "up", T0, T0 + 60, ""),
+        StateRow("web-01/host", "unknown", T0 + 60, T0 + 120, "console stopped"),
+        StateRow("web-01/host", "up", T0 + 120, T0 + 150, ""),
+        StateRow("web-01/host", "unknown", T0 + 150, None, "console was not running"),
+    ]
+    third.close()
