@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from model import Labels, Sample
 from store.codec import FloatArray, IntArray, decode_chunk, encode_chunk
+from store.parts import pack_part, unpack_part
 
 __all__ = ["AppendResult", "Head", "HeadChunk", "Rejections", "SeriesData"]
 
 MAX_CHUNK_SAMPLES = 240
 """Samples per chunk at most: an hour at 15 s, so most series have one chunk per block."""
+FREEZE_SAMPLES = 48
+"""The open buffer is packed into a frozen part every this many samples (store/parts.py)."""
 
 
 class HeadChunk(NamedTuple):
@@ -80,12 +84,15 @@ class _Series:
         "blobs",
         "block_end",
         "bounds",
+        "frozen",
+        "hint",
         "id",
         "labels",
         "last_t",
         "last_v",
         "name",
         "offs",
+        "parts",
         "vals",
     )
 
@@ -99,16 +106,52 @@ class _Series:
         self.vals = array("d")
         self.bounds = array("q")  # closed chunks: start, end, samples; three entries per chunk
         self.blobs: list[bytes] = []  # closed chunks' encoded bytes, in time order
+        self.parts: list[bytes] | None = None  # the open chunk's frozen parts (store/parts.py)
+        self.frozen = 0  # samples in those parts
+        self.hint = 0  # decimal places of the last part, or parts.RAW
         self.last_t = -(2**62)
         self.last_v = math.nan
 
-    def close_chunk(self) -> None:
-        """Encode the open buffer as a closed chunk and empty it."""
-        ts = np.frombuffer(self.offs, dtype=np.int32).astype(np.int64) + self.base
+    def freeze(self) -> None:
+        """Pack the open buffer into a frozen part of the open chunk and empty the buffer."""
+        offs = np.frombuffer(self.offs, dtype=np.int32)
         vals = np.frombuffer(self.vals, dtype=np.float64)
+        data, hint = pack_part(offs, vals, self.hint)
+        del offs, vals  # the views must go before the arrays may shrink
+        self.add_part(data, hint)
+
+    def add_part(self, data: bytes, hint: int) -> None:
+        """Replace the buffer by its packed form `data`."""
+        if self.parts is None:
+            self.parts = []
+        self.parts.append(data)
+        self.frozen += len(self.vals)
+        self.hint = hint
+        del self.offs[:]
+        del self.vals[:]
+
+    def has_open(self) -> bool:
+        return bool(self.vals) or self.parts is not None
+
+    def open_arrays(self) -> SeriesData:
+        """A copy of the open chunk: its frozen parts, then the buffer."""
+        offs: list[npt.NDArray[np.int32]] = []
+        vals: list[FloatArray] = []
+        for part in self.parts or ():
+            o, v = unpack_part(part)
+            offs.append(o)
+            vals.append(v)
+        offs.append(np.frombuffer(self.offs, dtype=np.int32).copy())
+        vals.append(np.frombuffer(self.vals, dtype=np.float64).copy())
+        return SeriesData(np.concatenate(offs).astype(np.int64) + self.base, np.concatenate(vals))
+
+    def close_chunk(self) -> None:
+        """Encode the open chunk as a closed chunk and empty it."""
+        ts, vals = self.open_arrays()
         self.bounds.extend((int(ts[0]), int(ts[-1]), len(vals)))
         self.blobs.append(encode_chunk([ts, vals]))
-        del vals  # the view must go before the array may shrink
+        self.parts = None
+        self.frozen = 0
         del self.offs[:]
         del self.vals[:]
 
@@ -203,8 +246,8 @@ class Head:
             if t > horizon:
                 rej.too_far_in_future += 1
                 continue
-            if t >= s.block_end or len(s.vals) >= MAX_CHUNK_SAMPLES:
-                self._cut(s, t)
+            if t >= s.block_end or len(s.vals) >= FREEZE_SAMPLES:
+                self._roll(s, t)
             try:
                 s.vals.append(value)
             except TypeError:
@@ -230,8 +273,8 @@ class Head:
             s = self._by_id.get(sid)
             if s is None or t <= s.last_t or t < floor:
                 continue
-            if t >= s.block_end or len(s.vals) >= MAX_CHUNK_SAMPLES:
-                self._cut(s, t)
+            if t >= s.block_end or len(s.vals) >= FREEZE_SAMPLES:
+                self._roll(s, t)
             s.offs.append(t - s.base)
             s.vals.append(value)
             s.last_t, s.last_v = t, value
@@ -263,9 +306,16 @@ class Head:
         else:
             rej.duplicate_sample_for_timestamp += 1
 
+    def _roll(self, s: _Series, t: int) -> None:
+        """The buffer is full or `t` lies in the next block: freeze the buffer or close the chunk."""
+        if t >= s.block_end or s.frozen + len(s.vals) >= MAX_CHUNK_SAMPLES:
+            self._cut(s, t)
+        else:
+            s.freeze()
+
     def _cut(self, s: _Series, t: int) -> None:
         """Close the open buffer into a chunk and start a new one whose base is `t`."""
-        if s.vals:
+        if s.has_open():
             s.close_chunk()
         s.base = t
         s.block_end = (t // self.block_ms + 1) * self.block_ms
@@ -285,7 +335,7 @@ class Head:
         end = start + self.block_ms
         out: list[tuple[int, HeadChunk]] = []
         for s in self._by_id.values():
-            if s.vals and s.base < end:
+            if s.has_open() and s.base < end:
                 s.close_chunk()
                 s.block_end = -1
             out.extend((s.id, c) for c in s.chunks() if start <= c.start < end)
@@ -314,9 +364,8 @@ class Head:
             if s is None:
                 continue
             parts: list[HeadChunk | SeriesData] = [c for c in s.chunks() if c.end >= start and c.start <= end]
-            if s.vals and s.last_t >= start and s.base <= end:
-                ts = np.frombuffer(s.offs, dtype=np.int32).astype(np.int64) + s.base
-                parts.append(SeriesData(ts, np.frombuffer(s.vals, dtype=np.float64).copy()))
+            if s.has_open() and s.last_t >= start and s.base <= end:
+                parts.append(s.open_arrays())
             if parts:
                 out[sid] = parts
         return out
