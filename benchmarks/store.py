@@ -108,6 +108,12 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def last_day(steps: int) -> tuple[int, int]:
+    """The queries' window: the 24 h (ms, both ends included) ending at the newest sample."""
+    end_ms = int((START + (steps - 1) * STEP) * 1000)
+    return end_ms - int(DAY * 1000) + 1, end_ms
+
+
 def table_bytes(path: Path, prefixes: tuple[str, ...]) -> int:
     conn = sqlite3.connect(path)
     try:
@@ -138,8 +144,7 @@ def run_ours(tmp: Path, names: list[tuple[str, Labels]], values: np.ndarray) -> 
     del built
     lat = sorted(t for t, _ in store.recent_writes)
     ids = [r.id for r in store.select([Matcher("__name__", MatchOp.RE, ".+")])]
-    end_ms = int((START + (steps - 1) * STEP) * 1000)
-    day_start = end_ms - int(DAY * 1000) + 1
+    day_start, end_ms = last_day(steps)
     one = ids[0]
     store.read_range([one], day_start, end_ms)
     t_one = best_of(lambda: store.read_range([one], day_start, end_ms), 50)
@@ -198,8 +203,7 @@ def run_sqlite(tmp: Path, values: np.ndarray) -> dict[str, float]:
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     steps, n = values.shape
-    end_ms = int((START + (steps - 1) * STEP) * 1000)
-    day_start = end_ms - int(DAY * 1000) + 1
+    day_start, end_ms = last_day(steps)
 
     def one() -> object:
         rows = conn.execute(
@@ -240,8 +244,7 @@ def run_duckdb(tmp: Path, values: np.ndarray) -> dict[str, float]:
     conn.execute("CHECKPOINT")
     elapsed = time.perf_counter() - started
     steps, n = values.shape
-    end_ms = int((START + (steps - 1) * STEP) * 1000)
-    day_start = end_ms - int(DAY * 1000) + 1
+    day_start, end_ms = last_day(steps)
 
     def one() -> object:
         return conn.execute(
