@@ -446,7 +446,12 @@ def test_each_target_keeps_its_own_state() -> None:
 
 
 def test_factory_builds_a_collector_over_the_real_psutil() -> None:
-    collector = create_host_collector(CollectorDeps(clock=FakeClock()))
+    import psutil
+
+    clock = FakeClock()
+    collector = create_host_collector(CollectorDeps(clock=clock))
 
     assert isinstance(collector, HostCollector)
+    assert collector._psutil is psutil
+    assert collector._clock is clock
     assert collector.first_sample_delay == 0.25

@@ -167,7 +167,10 @@ def test_a_full_queue_blocks_then_counts_the_stall(tmp_path: Path, clock: FakeCl
     store = Store.open(tmp_path, clock=clock, metrics=registry, queue_batches=1, stall_timeout=0.2)
     with store._lock:  # the writer cannot apply anything while the head is held
         store.append([Sample("m", A, 1.0, T0)])  # taken by the writer, which then waits
-        threading.Event().wait(0.05)
+        for _ in range(500):
+            if store._queue.empty():
+                break
+            threading.Event().wait(0.01)
         store.append([Sample("m", A, 2.0, T0 + 1)])  # fills the queue
         with pytest.raises(StoreStalled, match=r"^write queue full for 0\.2s$"):
             store.append([Sample("m", A, 3.0, T0 + 2)])
