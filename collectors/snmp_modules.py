@@ -18,16 +18,16 @@ from collectors.counters import CounterRates
 from model import Labels, Sample
 
 __all__ = [
+    "IF_DYNAMIC",
+    "IF_STATIC",
     "SYS_DESCR",
     "SYS_NAME",
     "SYS_UPTIME",
-    "IF_STATIC",
-    "IF_DYNAMIC",
     "Interface",
     "InterfaceCounters",
-    "interfaces_from_columns",
     "counters_from_columns",
     "interface_samples",
+    "interfaces_from_columns",
     "system_samples",
 ]
 
@@ -190,10 +190,10 @@ def interface_samples(
             out.append(Sample("interface_speed_bits_per_second", labels, float(speed), ts))
         max_octets = speed / 8 * 1.05 if speed else None  # a little over line rate: poll jitter
 
-        def rate(name: str, value: int | None, wrap: int, max_rate: float | None) -> float | None:
+        def rate(name: str, value: int | None, wrap: int, max_rate: float | None, index: int = i) -> float | None:
             if value is None:
                 return None
-            return rates.rate((i, name), value, elapsed_clock, wrap=wrap, uptime=uptime, max_rate=max_rate)
+            return rates.rate((index, name), value, elapsed_clock, wrap=wrap, uptime=uptime, max_rate=max_rate)
 
         for direction in ("in", "out"):
             octets = rate(f"{direction}_octets", getattr(c, f"{direction}_octets"), c.wrap, max_octets)
