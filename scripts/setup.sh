@@ -42,8 +42,9 @@ if [[ "$("$python" -c 'import sys; print(sys.base_prefix)')" == /usr ]]; then
 fi
 if ((with_test)); then
     # sqlite3: the CLI, to inspect a store in tests and by hand.
+    # snmpd, snmp: net-snmp's agent and CLI, the real agent (and reference walker) of the SNMP tests.
     # (chromium joins here when the browser tests do.)
-    apt_packages+=(sqlite3)
+    apt_packages+=(sqlite3 snmpd snmp)
 fi
 
 missing=()

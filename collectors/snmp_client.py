@@ -1,0 +1,398 @@
+"""The SNMP client: GET and subtree walks over v1, v2c and v3 — the one module that imports pysnmp.
+
+Everything above this module speaks plain Python: `SnmpAuth` value types in, dotted numeric OID
+strings (no leading dot) and plain values out, `SnmpError` (a `CollectError`) on failure. No MIB is
+ever looked up: OIDs are numeric everywhere (Debian ships no IETF MIB files).
+
+Value mapping (agent type -> Python):
+    Integer32/INTEGER, Counter32, Gauge32/Unsigned32, TimeTicks, Counter64 -> int (exact, never float)
+    OCTET STRING, Opaque, BITS                                              -> bytes (undecoded)
+    IpAddress                                                               -> str, dotted quad
+    OBJECT IDENTIFIER                                                       -> str, dotted numeric
+    NULL                                                                    -> None
+noSuchObject/noSuchInstance (v2c/v3) and noSuchName (v1) are errors with cause "no_such", unless
+`get(..., allow_missing=True)` leaves such OIDs out; endOfMibView ends a walk.
+
+Engine: pysnmp 7.1 v3arch hlapi on asyncio; one `SnmpEngine` per client, created in (and bound to)
+the running loop. A limit of that engine: it holds one USM entry per user name, so the same v3 user
+name with different keys on different devices must not be queried concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pyasn1.type import univ
+from pysnmp.hlapi.v3arch import asyncio as hlapi
+from pysnmp.proto import errind, rfc1902, rfc1905
+
+from collectors.base import CollectError
+
+__all__ = [
+    "AuthProtocol",
+    "Community",
+    "PrivProtocol",
+    "SnmpAuth",
+    "SnmpClient",
+    "SnmpError",
+    "SnmpValue",
+    "UsmUser",
+]
+
+AuthProtocol = Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal["none", "des", "aes128", "aes192", "aes256", "aes192-blumenthal", "aes256-blumenthal"]
+SnmpValue = int | bytes | str | None
+
+_AUTH_PROTOCOLS: dict[str, Any] = {
+    "none": hlapi.USM_AUTH_NONE,
+    "md5": hlapi.USM_AUTH_HMAC96_MD5,
+    "sha": hlapi.USM_AUTH_HMAC96_SHA,
+    "sha224": hlapi.USM_AUTH_HMAC128_SHA224,
+    "sha256": hlapi.USM_AUTH_HMAC192_SHA256,
+    "sha384": hlapi.USM_AUTH_HMAC256_SHA384,
+    "sha512": hlapi.USM_AUTH_HMAC384_SHA512,
+}
+# aes192/aes256 are the Reeder key extension (net-snmp "AES192C"/"AES256C", Cisco); the Blumenthal
+# variants are what net-snmp calls plain "AES192"/"AES256".
+_PRIV_PROTOCOLS: dict[str, Any] = {
+    "none": hlapi.USM_PRIV_NONE,
+    "des": hlapi.USM_PRIV_CBC56_DES,
+    "aes128": hlapi.USM_PRIV_CFB128_AES,
+    "aes192": hlapi.USM_PRIV_CFB192_AES,
+    "aes256": hlapi.USM_PRIV_CFB256_AES,
+    "aes192-blumenthal": hlapi.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "aes256-blumenthal": hlapi.USM_PRIV_CFB256_AES_BLUMENTHAL,
+}
+_MIN_KEY_LENGTH = 8  # RFC 3414 passphrases; pysnmp raises WrongValueError on shorter ones
+
+_TIMEOUT_HINT = "(a wrong community or privacy key looks the same)"
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """SNMP v1 or v2c with a community string."""
+
+    version: Literal["1", "2c"]
+    community: str
+
+    def __repr__(self) -> str:  # the community is a secret
+        return f"Community(version={self.version!r}, community=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class UsmUser:
+    """SNMPv3 USM user. Security level follows the protocols: noAuthNoPriv, authNoPriv or authPriv.
+
+    Keys are passphrases (at least 8 characters). Raises ValueError on an impossible combination.
+    """
+
+    user: str
+    auth_protocol: AuthProtocol = "none"
+    auth_key: str | None = None
+    priv_protocol: PrivProtocol = "none"
+    priv_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.auth_protocol not in _AUTH_PROTOCOLS:
+            raise ValueError(f"user {self.user!r}: unknown auth protocol {self.auth_protocol!r}")
+        if self.priv_protocol not in _PRIV_PROTOCOLS:
+            raise ValueError(f"user {self.user!r}: unknown privacy protocol {self.priv_protocol!r}")
+        if self.priv_protocol != "none" and self.auth_protocol == "none":
+            raise ValueError(f"user {self.user!r}: privacy needs an auth protocol too (SNMPv3 has no noAuthPriv)")
+        keys = (("auth", self.auth_protocol, self.auth_key), ("priv", self.priv_protocol, self.priv_key))
+        for kind, protocol, key in keys:
+            if protocol != "none" and (key is None or len(key) < _MIN_KEY_LENGTH):
+                raise ValueError(f"user {self.user!r}: the {kind} key must have at least {_MIN_KEY_LENGTH} characters")
+
+    def __repr__(self) -> str:  # keys are secrets
+        protocols = f"auth_protocol={self.auth_protocol!r}, priv_protocol={self.priv_protocol!r}"
+        return f"UsmUser(user={self.user!r}, {protocols})"
+
+
+SnmpAuth = Community | UsmUser
+
+
+class SnmpError(CollectError):
+    """An SNMP request failed. `cause` is one of: timeout, auth, unknown_user, time_window,
+    authorization, no_such, too_big, malformed, error. The message says what to check."""
+
+
+# Error indications pysnmp reports instead of a response -> (cause, what the user should check).
+_INDICATIONS: tuple[tuple[type[errind.ErrorIndication], str, str], ...] = (
+    (errind.WrongDigest, "auth", "wrong digest: check the auth key and auth protocol"),
+    (errind.DecryptionError, "auth", "cannot decrypt the answer: check the privacy key and privacy protocol"),
+    (errind.UnknownUserName, "unknown_user", "the agent does not know this user: check the user name"),
+    (
+        errind.NotInTimeWindow,
+        "time_window",
+        "not in time window: the agent's engine boots/time moved "
+        "(a reboot, or two agents sharing one engine ID); retry, then check the agent's engine ID",
+    ),
+    (
+        errind.UnsupportedSecurityLevel,
+        "authorization",
+        "the agent refuses this security level for the user: check the auth and privacy settings",
+    ),
+    (errind.TooBig, "too_big", "the request would be too big: ask for fewer OIDs at once"),
+    (errind.DeserializationError, "malformed", "the answer could not be decoded"),
+    (errind.SerializationError, "malformed", "the request could not be encoded"),
+    (errind.OidNotIncreasing, "malformed", "the agent returned OIDs that do not increase"),
+)
+
+
+def _parse_oid(oid: str) -> tuple[int, ...]:
+    """'1.3.6.1.2.1.1.1.0' (a leading dot is allowed) -> a tuple of ints. Raises ValueError."""
+    text = oid.strip().removeprefix(".")
+    try:
+        parts = tuple(int(part) for part in text.split("."))
+    except ValueError:
+        raise ValueError(f"not a numeric OID: {oid!r}") from None
+    if len(parts) < 2 or any(part < 0 for part in parts):
+        raise ValueError(f"not a numeric OID: {oid!r}")
+    return parts
+
+
+def _oid_text(oid: Sequence[int]) -> str:
+    return ".".join(str(part) for part in oid)
+
+
+def _is_missing(value: object) -> bool:
+    return isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance)
+
+
+def _to_python(value: object) -> SnmpValue:
+    """An agent's value as plain Python (see the module docstring for the mapping)."""
+    if isinstance(value, rfc1902.IpAddress):
+        return ".".join(str(octet) for octet in value.asOctets())
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return _oid_text(tuple(value))
+    if isinstance(value, univ.Null):
+        return None
+    raise TypeError(f"unexpected SNMP value type {type(value).__name__}")
+
+
+class SnmpClient:
+    """Long-lived SNMP client. Create it inside the running event loop and use it only there.
+
+    At most `max_concurrency` requests are in flight at once (more queue); each request waits
+    `timeout` seconds per attempt, `1 + retries` attempts.
+    """
+
+    def __init__(self, *, max_concurrency: int = 32) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self._loop = asyncio.get_running_loop()  # RuntimeError outside a loop: the engine binds to it
+        self._engine = hlapi.SnmpEngine()
+        self._context = hlapi.ContextData()
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._closed = False
+
+    def close(self) -> None:
+        """Release the engine's sockets. The client cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._engine.close_dispatcher()
+
+    async def get(
+        self,
+        host: str,
+        port: int,
+        auth: SnmpAuth,
+        oids: Sequence[str],
+        *,
+        timeout: float = 1.0,
+        retries: int = 1,
+        allow_missing: bool = False,
+    ) -> dict[str, SnmpValue]:
+        """GET `oids` in one request. Returns {oid: value} keyed by OID without a leading dot.
+
+        A missing OID raises SnmpError(cause="no_such"), or is left out with `allow_missing`.
+        Raises SnmpError for every failure (see `SnmpError` for the causes).
+        """
+        wanted = [_parse_oid(oid) for oid in oids]
+        if not wanted:
+            return {}
+        where = f"SNMP {host}:{port}"
+        try:
+            varbinds = await self._request("get", host, port, auth, wanted, timeout, retries)
+        except SnmpError as error:
+            if error.cause != "no_such" or not allow_missing:
+                raise
+            if len(wanted) == 1:  # SNMPv1 noSuchName: the one OID is missing
+                return {}
+            return await self._get_one_by_one(host, port, auth, wanted, timeout, retries)
+        if len(varbinds) != len(wanted):
+            raise SnmpError(f"{where}: asked for {len(wanted)} OIDs, got {len(varbinds)} back", cause="malformed")
+        result: dict[str, SnmpValue] = {}
+        missing: list[str] = []
+        for asked, (name, value) in zip(wanted, varbinds, strict=True):
+            if tuple(name) != asked:
+                raise SnmpError(f"{where}: asked for {_oid_text(asked)}, got {_oid_text(name)}", cause="malformed")
+            if _is_missing(value):
+                missing.append(_oid_text(asked))
+            else:
+                result[_oid_text(asked)] = self._convert(where, value)
+        if missing and not allow_missing:
+            raise SnmpError(
+                f"{where}: no such object: {', '.join(missing)} (check the OID and the agent's view)", cause="no_such"
+            )
+        return result
+
+    async def _get_one_by_one(
+        self, host: str, port: int, auth: SnmpAuth, wanted: list[tuple[int, ...]], timeout: float, retries: int
+    ) -> dict[str, SnmpValue]:
+        # SNMPv1 fails a whole GET with noSuchName on its first missing OID: ask each OID alone.
+        result: dict[str, SnmpValue] = {}
+        for oid in wanted:
+            result.update(
+                await self.get(host, port, auth, [_oid_text(oid)], timeout=timeout, retries=retries, allow_missing=True)
+            )
+        return result
+
+    async def walk(
+        self,
+        host: str,
+        port: int,
+        auth: SnmpAuth,
+        root_oid: str,
+        *,
+        timeout: float = 1.0,
+        retries: int = 1,
+        max_repetitions: int = 25,
+    ) -> list[tuple[str, SnmpValue]]:
+        """Every (oid, value) strictly under `root_oid`, in increasing OID order; [] if none.
+
+        GETBULK for v2c and v3 (halving the repetitions on tooBig), GETNEXT for v1. An agent that
+        answers with a non-increasing OID raises SnmpError(cause="malformed") instead of looping.
+        """
+        root = _parse_oid(root_oid)
+        where = f"SNMP {host}:{port}"
+        bulk = not (isinstance(auth, Community) and auth.version == "1")
+        repetitions = max(1, max_repetitions)
+        rows: list[tuple[str, SnmpValue]] = []
+        last = root
+        while True:
+            try:
+                if bulk:
+                    varbinds = await self._request("bulk", host, port, auth, [last], timeout, retries, repetitions)
+                else:
+                    varbinds = await self._request("next", host, port, auth, [last], timeout, retries)
+            except SnmpError as error:
+                if error.cause == "too_big" and bulk and repetitions > 1:
+                    repetitions //= 2
+                    continue
+                if error.cause == "no_such" and not bulk:  # v1 reports the end of the MIB as noSuchName
+                    return rows
+                raise
+            if not varbinds:
+                raise SnmpError(f"{where}: empty answer to a walk request after {_oid_text(last)}", cause="malformed")
+            for name, value in varbinds:
+                oid = tuple(name)
+                if isinstance(value, rfc1905.EndOfMibView) or oid[: len(root)] != root:
+                    return rows
+                if oid <= last:
+                    raise SnmpError(
+                        f"{where}: OID {_oid_text(oid)} does not increase after {_oid_text(last)}: "
+                        "the agent's table is broken, walk stopped",
+                        cause="malformed",
+                    )
+                rows.append((_oid_text(oid), self._convert(where, value)))
+                last = oid
+
+    @staticmethod
+    def _convert(where: str, value: object) -> SnmpValue:
+        try:
+            return _to_python(value)
+        except TypeError as error:
+            raise SnmpError(f"{where}: {error}", cause="malformed") from error
+
+    async def _request(
+        self,
+        kind: Literal["get", "next", "bulk"],
+        host: str,
+        port: int,
+        auth: SnmpAuth,
+        oids: list[tuple[int, ...]],
+        timeout: float,
+        retries: int,
+        repetitions: int = 0,
+    ) -> list[tuple[Any, Any]]:
+        """One request/response. Returns raw (ObjectName, value) pairs; raises SnmpError."""
+        if self._closed:
+            raise RuntimeError("SnmpClient is closed")
+        if asyncio.get_running_loop() is not self._loop:  # pysnmp hangs forever on a foreign loop
+            raise RuntimeError("SnmpClient used outside the event loop it was created in")
+        where = f"SNMP {host}:{port}"
+        varbinds = [hlapi.ObjectType(hlapi.ObjectIdentity(rfc1902.ObjectName(oid)), rfc1902.Null("")) for oid in oids]
+        async with self._slots:
+            target = await hlapi.UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+            auth_data = _auth_data(auth)
+            if kind == "get":
+                answer = await hlapi.get_cmd(self._engine, auth_data, target, self._context, *varbinds, lookupMib=False)
+            elif kind == "next":
+                answer = await hlapi.next_cmd(
+                    self._engine, auth_data, target, self._context, *varbinds, lookupMib=False
+                )
+            else:
+                answer = await hlapi.bulk_cmd(
+                    self._engine, auth_data, target, self._context, 0, repetitions, *varbinds, lookupMib=False
+                )
+        indication, status, index, response = answer
+        if indication:
+            raise _indication_error(where, auth, indication, timeout, retries)
+        if status:
+            raise _status_error(where, auth, str(status.prettyPrint()), int(index), oids)
+        return [(varbind[0], varbind[1]) for varbind in response]
+
+
+def _auth_data(auth: SnmpAuth) -> Any:
+    if isinstance(auth, Community):
+        return hlapi.CommunityData(auth.community, mpModel=0 if auth.version == "1" else 1)
+    return hlapi.UsmUserData(
+        auth.user,
+        authKey=auth.auth_key if auth.auth_protocol != "none" else None,
+        privKey=auth.priv_key if auth.priv_protocol != "none" else None,
+        authProtocol=_AUTH_PROTOCOLS[auth.auth_protocol],
+        privProtocol=_PRIV_PROTOCOLS[auth.priv_protocol],
+    )
+
+
+def _who(auth: SnmpAuth) -> str:
+    return f"v{auth.version} community" if isinstance(auth, Community) else f"v3 user {auth.user!r}"
+
+
+def _indication_error(where: str, auth: SnmpAuth, indication: object, timeout: float, retries: int) -> SnmpError:
+    if isinstance(indication, errind.RequestTimedOut):
+        attempts = 1 + retries
+        return SnmpError(
+            f"{where}: no answer within {timeout:g}s {_TIMEOUT_HINT}, "
+            f"{attempts} attempt{'s' if attempts > 1 else ''} ({_who(auth)})",
+            cause="timeout",
+        )
+    for kind, cause, hint in _INDICATIONS:
+        if isinstance(indication, kind):
+            return SnmpError(f"{where}: {hint} ({_who(auth)})", cause=cause)
+    return SnmpError(f"{where}: {indication} ({_who(auth)})", cause="error")
+
+
+def _status_error(where: str, auth: SnmpAuth, status: str, index: int, oids: list[tuple[int, ...]]) -> SnmpError:
+    """An errorStatus in the agent's response PDU -> SnmpError. `index` is 1-based (0: none)."""
+    about = f" at {_oid_text(oids[index - 1])}" if 0 < index <= len(oids) else ""
+    if status == "authorizationError":
+        return SnmpError(
+            f"{where}: the agent refused access ({_who(auth)}): check the security level "
+            "(auth/priv) and the agent's access view",
+            cause="authorization",
+        )
+    if status == "noSuchName":
+        return SnmpError(f"{where}: no such object{about} (check the OID and the agent's view)", cause="no_such")
+    if status == "tooBig":
+        return SnmpError(f"{where}: the answer would be too big for the agent: ask for fewer OIDs", cause="too_big")
+    return SnmpError(f"{where}: the agent answered {status}{about}", cause="error")
