@@ -3,12 +3,21 @@
 `COLLECTOR_KINDS` is the one explicit map from a config collector key to its factory.
 """
 
-from collectors.base import CollectError, Collector, CollectorDeps, CollectorFactory, CollectorRegistry
+from collectors.base import (
+    CollectError,
+    Collector,
+    CollectorDeps,
+    CollectorFactory,
+    CollectorRegistry,
+    SnmpClientProvider,
+)
 from collectors.host import create_host_collector
 from collectors.scheduler import SampleSink, Scheduler
+from collectors.snmp import create_snmp_collector
 
 COLLECTOR_KINDS: CollectorRegistry = {
     "host": create_host_collector,
+    "snmp": create_snmp_collector,
 }
 
 __all__ = [
@@ -20,4 +29,5 @@ __all__ = [
     "CollectorRegistry",
     "SampleSink",
     "Scheduler",
+    "SnmpClientProvider",
 ]

@@ -38,7 +38,8 @@ class Validated:
 
 def check_references(parts: Validated) -> list[Finding]:
     """Every cross-field problem: duplicate site, system and device ids; devices naming an undefined
-    site, system or parent; parent cycles; collector timeouts not shorter than their interval."""
+    site, system or parent; parent cycles; collector timeouts not shorter than their interval;
+    SNMP credentials that do not fit the SNMP version."""
     return [
         *_duplicates("sites", "id", list(enumerate(site.id for site in parts.sites or ()))),
         *_duplicates("systems", "id", list(enumerate(system.id for system in parts.systems or ()))),
@@ -48,6 +49,7 @@ def check_references(parts: Validated) -> list[Finding]:
         *_unknown_parents(parts),
         *_cycles(parts.devices),
         *_timeouts(parts.devices),
+        *_snmp_credentials(parts.devices),
     ]
 
 
@@ -133,3 +135,25 @@ def _timeouts(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator[Finding
                     f"{format_duration(collector.timeout)} must be less than the interval "
                     f"{format_duration(collector.interval)}",
                 )
+
+
+def _snmp_credentials(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator[Finding]:
+    """v1/v2c need a community and take no user; v3 needs a user; privacy needs authentication."""
+    for index, device in devices:
+        snmp = device.collectors.snmp
+        if snmp is None:
+            continue
+        path = ("devices", index, "collectors", "snmp")
+        if snmp.version in ("1", "2c"):
+            if snmp.community is None:
+                yield Finding((*path, "community"), f"is required for SNMP version {snmp.version}")
+            for field in ("user", "auth", "priv"):
+                if getattr(snmp, field) is not None:
+                    yield Finding((*path, field), f"is for SNMP version 3 (this device uses {snmp.version})")
+        else:
+            if snmp.user is None:
+                yield Finding((*path, "user"), "is required for SNMP version 3")
+            if snmp.community is not None:
+                yield Finding((*path, "community"), "is for SNMP versions 1 and 2c (this device uses 3)")
+            if snmp.priv is not None and snmp.auth is None:
+                yield Finding((*path, "priv"), "needs auth: SNMPv3 has no privacy without authentication")

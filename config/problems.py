@@ -170,6 +170,8 @@ _WORDING: dict[str, Callable[[object, dict[str, Any]], str]] = {
     "literal_error": _one_of,
     "string_too_short": lambda value, ctx: "must not be empty",
     "greater_than": lambda value, ctx: f"{show(value)} must be greater than {ctx['gt']}",
+    "greater_than_equal": lambda value, ctx: f"{show(value)} must be at least {ctx['ge']}",
+    "less_than_equal": lambda value, ctx: f"{show(value)} must be at most {ctx['le']}",
     "string_pattern_mismatch": lambda value, ctx: f"{show(value)} does not match {ctx['pattern']}",
 }
 """Wording for the other pydantic error types our schema can produce (from the input and `ctx`)."""

@@ -48,6 +48,9 @@ __all__ = [
     "HostCollectorSettings",
     "RetentionSettings",
     "SiteSettings",
+    "SnmpAuthSettings",
+    "SnmpCollectorSettings",
+    "SnmpPrivSettings",
     "StoreSettings",
     "SystemSettings",
     "ValidationContext",
@@ -225,12 +228,20 @@ class ConsoleSettings(_Strict):
     @field_validator("metrics_token", mode="before")
     @classmethod
     def _resolve_metrics_token(cls, value: object, info: ValidationInfo) -> model.Secret | None:
-        if value is None or isinstance(value, model.Secret):
-            return value
-        if not isinstance(value, str):
-            raise ValueError(f"expected a secret reference (env:NAME or file:PATH), got {kind_of(value)}")
-        context = _context(info)
-        return resolve_secret(value, base_dir=context.base_dir, environ=context.environ)
+        return _resolve_secret_ref(value, info)
+
+
+def _resolve_secret_ref(value: object, info: ValidationInfo) -> model.Secret | None:
+    """A secret reference (`env:NAME`, `file:PATH`) resolved at load; None stays None."""
+    if value is None or isinstance(value, model.Secret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a secret reference (env:NAME or file:PATH), got {kind_of(value)}")
+    context = _context(info)
+    return resolve_secret(value, base_dir=context.base_dir, environ=context.environ)
+
+
+SecretRef = Annotated[model.Secret, BeforeValidator(_resolve_secret_ref)]
 
 
 class SiteSettings(_Strict):
@@ -265,11 +276,78 @@ class HostCollectorSettings(CollectorSettings):
         return model.HostCollectorSpec(kind=self.kind, interval=self.interval, timeout=self.timeout)
 
 
+class SnmpAuthSettings(_Strict):
+    """`auth:` of an SNMPv3 user."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+    key: SecretRef
+
+
+class SnmpPrivSettings(_Strict):
+    """`priv:` of an SNMPv3 user. `aes192`/`aes256` are the Reeder key extension (net-snmp's
+    AES192C/AES256C); `aes192-blumenthal`/`aes256-blumenthal` are net-snmp's AES192/AES256."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    protocol: Literal["des", "aes128", "aes192", "aes256", "aes192-blumenthal", "aes256-blumenthal"]
+    key: SecretRef
+
+
+class SnmpCollectorSettings(CollectorSettings):
+    """`snmp:`. Here `timeout` and `retries` apply to each request, as with net-snmp's tools; the
+    whole cycle may take up to 90 % of the interval. Versions 1 and 2c need `community`; version 3
+    needs `user` (with `auth`, and `priv` on top of `auth`). Cross-field rules: `config.checks`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    kind: ClassVar[str] = "snmp"
+
+    interval: Duration = parse_duration("60s")
+    timeout: Duration = parse_duration("1s")
+    retries: Annotated[StrictInt, Field(ge=0, le=5)] = 1
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = 161
+    version: Literal["1", "2c", "3"] = "2c"
+    community: SecretRef | None = None
+    user: NonEmpty | None = None
+    auth: SnmpAuthSettings | None = None
+    priv: SnmpPrivSettings | None = None
+    modules: tuple[Literal["system", "if_mib"], ...] = ("system", "if_mib")
+    static_refresh_cycles: Annotated[StrictInt, Field(ge=1)] = 10
+    max_repetitions: Annotated[StrictInt, Field(ge=1, le=100)] = 25
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def spec(self) -> model.SnmpCollectorSpec:
+        return model.SnmpCollectorSpec(
+            kind=self.kind,
+            interval=self.interval,
+            timeout=self.interval * 0.9,
+            port=self.port,
+            version=self.version,
+            community=self.community,
+            user=self.user or "",
+            auth_protocol=self.auth.protocol if self.auth else "none",
+            auth_key=self.auth.key if self.auth else None,
+            priv_protocol=self.priv.protocol if self.priv else "none",
+            priv_key=self.priv.key if self.priv else None,
+            modules=self.modules,
+            request_timeout=self.timeout,
+            retries=self.retries,
+            static_refresh_cycles=self.static_refresh_cycles,
+            max_repetitions=self.max_repetitions,
+        )
+
+
 class CollectorsSettings(_Strict):
     """A device's `collectors:`, one optional key per collector kind (the key is the kind).
     An empty entry (`host:` with nothing after it) enables that collector with its defaults."""
 
     host: HostCollectorSettings | None = None
+    snmp: SnmpCollectorSettings | None = None
 
     @field_validator("*", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from model.inventory import (
     HostCollectorSpec,
     Inventory,
     Site,
+    SnmpCollectorSpec,
     System,
     Target,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Sample",
     "Secret",
     "Site",
+    "SnmpCollectorSpec",
     "System",
     "SystemClock",
     "Target",

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from model.samples import Labels
+from model.secrets import Secret
 
 __all__ = [
     "TARGET_LABELS",
@@ -18,6 +19,7 @@ __all__ = [
     "HostCollectorSpec",
     "Inventory",
     "Site",
+    "SnmpCollectorSpec",
     "System",
     "Target",
 ]
@@ -50,6 +52,29 @@ class CollectorSpec:
 @dataclass(frozen=True, slots=True)
 class HostCollectorSpec(CollectorSpec):
     """The host collector (psutil) has no settings beyond interval and timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpCollectorSpec(CollectorSpec):
+    """SNMP polling of one device. `timeout` (the run's, from CollectorSpec) bounds a whole cycle;
+    `request_timeout` and `retries` apply to each request. Credentials are resolved secrets:
+    `community` for versions 1 and 2c; `user` with optional auth and priv for version 3.
+    Protocol names are those of collectors/snmp_client.py (auth: md5, sha, sha224, sha256, sha384,
+    sha512; priv: des, aes128, aes192, aes256, aes192-blumenthal, aes256-blumenthal)."""
+
+    port: int = 161
+    version: str = "2c"
+    community: Secret | None = None
+    user: str = ""
+    auth_protocol: str = "none"
+    auth_key: Secret | None = None
+    priv_protocol: str = "none"
+    priv_key: Secret | None = None
+    modules: tuple[str, ...] = ("system", "if_mib")
+    request_timeout: float = 1.0
+    retries: int = 1
+    static_refresh_cycles: int = 10
+    max_repetitions: int = 25
 
 
 @dataclass(frozen=True, slots=True)

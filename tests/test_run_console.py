@@ -208,3 +208,42 @@ def test_a_second_console_on_the_same_data_dir_is_refused(tmp_path: Path) -> Non
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(10)
+
+
+SNMP_CONFIG = """
+sites: [{{id: dc-east, name: East}}]
+systems: [{{id: wan, name: WAN}}]
+devices:
+  - {{name: rtr-good, site: dc-east, system: wan, role: router, address: 127.0.0.1,
+     collectors: {{snmp: {{port: {port}, community: env:GOOD, timeout: 300ms, retries: 0}}}}}}
+  - {{name: rtr-bad, site: dc-east, system: wan, role: router, address: 127.0.0.1,
+     collectors: {{snmp: {{port: {port}, community: env:BAD, timeout: 300ms, retries: 0}}}}}}
+"""
+
+
+def test_collect_once_polls_snmp_devices_and_reports_the_one_that_does_not_answer(tmp_path: Path) -> None:
+    from tests.collectors.snmpd_agent import running_snmpd
+
+    conf = "agentaddress udp:127.0.0.1:{port}\nrocommunity opsread 127.0.0.1\nsysName rtr-good\n"
+    with running_snmpd(tmp_path / "agent", conf) as agent:
+        path = tmp_path / "snmp.yaml"
+        path.write_text(SNMP_CONFIG.format(port=agent.port), encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "run_console.py", "collect-once", "--config", str(path), "--format", "json"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "GOOD": "opsread", "BAD": "wrong"},
+        )
+    assert result.returncode == 1
+    samples = [json.loads(line) for line in result.stdout.splitlines()]
+    up = {s["labels"]["target"]: s["value"] for s in samples if s["name"] == "up"}
+    assert up == {"rtr-good": 1, "rtr-bad": 0}
+    info = next(s for s in samples if s["name"] == "device_info")
+    assert (info["labels"]["target"], info["labels"]["sysname"]) == ("rtr-good", "rtr-good")
+    assert any(s["name"] == "interface_oper_up" and s["labels"]["ifname"] == "lo" for s in samples)
+    assert result.stderr.startswith("rtr-bad/snmp: down: SNMP 127.0.0.1:")
+    assert "(a wrong community or privacy key looks the same)" in result.stderr
+    assert result.stderr.rstrip().endswith("(cause: timeout)")

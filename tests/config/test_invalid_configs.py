@@ -15,6 +15,21 @@ from config import ConfigError, load_file
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
 
 CASES: dict[str, list[str]] = {
+    "snmp_credentials.yaml": [
+        "snmp_credentials.yaml:10: devices[0].collectors.snmp.community: is required for SNMP version 2c",
+        "snmp_credentials.yaml:10: devices[0].collectors.snmp.user: is for SNMP version 3 (this device uses 2c)",
+        "snmp_credentials.yaml:18: devices[1].collectors.snmp.user: is required for SNMP version 3",
+        "snmp_credentials.yaml:19: devices[1].collectors.snmp.community: is for SNMP versions 1 and 2c"
+        " (this device uses 3)",
+        "snmp_credentials.yaml:20: devices[1].collectors.snmp.priv: needs auth: SNMPv3 has no privacy"
+        " without authentication",
+    ],
+    "snmp_bad_protocol.yaml": [
+        'snmp_bad_protocol.yaml:13: devices[0].collectors.snmp.auth.protocol: "sha1" is not one of md5, sha,'
+        " sha224, sha256, sha384, sha512",
+        "snmp_bad_protocol.yaml:13: devices[0].collectors.snmp.auth.key: environment variable SNMP_AUTH is not set",
+        "snmp_bad_protocol.yaml:14: devices[0].collectors.snmp.port: 70000 must be at most 65535",
+    ],
     "bad_duration.yaml": [
         'bad_duration.yaml:11: devices[0].collectors.host.interval: "5x" is not a duration',
         'bad_duration.yaml:11: devices[0].collectors.host.timeout: "1.5h" is not a duration',
@@ -25,7 +40,7 @@ CASES: dict[str, list[str]] = {
     "unknown_key_nested.yaml": [
         "unknown_key_nested.yaml:5: console.retention.rollup_1d: unknown key",
         "unknown_key_nested.yaml:17: devices[0].collectors.host.retries: unknown key",
-        "unknown_key_nested.yaml:18: devices[0].collectors.snmp: unknown key",
+        "unknown_key_nested.yaml:18: devices[0].collectors.telnet: unknown key",
     ],
     "missing_field.yaml": [
         "missing_field.yaml:5: devices[0].site: is required",
