@@ -10,6 +10,10 @@ Each cycle:
    cycle, every `static_refresh_cycles` cycles, after a reboot (sysUpTime went backwards) or when an
    unknown ifIndex shows up, one walk per static column (names, speeds, aliases), cached per target.
 
+Configured link ends (`SnmpCollectorSpec.links`: ifName or decimal ifIndex) are matched to
+ifIndexes against the cached static columns each cycle; their interfaces' samples carry `link`
+and their utilisation uses the link's configured bandwidth (when set).
+
 Samples are those of `system_samples` and `interface_samples` (collectors/snmp_modules.py), all
 stamped with `clock.now()` taken when the counters have been read; rates divide by the
 `clock.monotonic()` time between two cycles' readings, so the first cycle has none.
@@ -51,7 +55,7 @@ from collectors.snmp_modules import (
     interfaces_from_columns,
     system_samples,
 )
-from model import Clock, Sample, SnmpCollectorSpec, Target
+from model import Clock, LinkInterface, Sample, SnmpCollectorSpec, Target
 
 __all__ = ["SUPPORTED_MODULES", "SnmpCollector", "create_snmp_collector", "snmp_auth"]
 
@@ -157,6 +161,30 @@ def _by_index(host: str, column: str, rows: list[tuple[str, SnmpValue]]) -> dict
     return out
 
 
+def _link_indexes(
+    link_ends: tuple[LinkInterface, ...], interfaces: Mapping[int, Interface]
+) -> tuple[dict[int, str], dict[int, int]]:
+    """This device's link ends by ifIndex: ({ifIndex: link name}, {ifIndex: configured bandwidth}).
+    An end's interface is an ifIndex when it is a decimal string, else an interface name (ifName,
+    or ifDescr where the device has no ifName; the lowest ifIndex of that name). Ends whose
+    interface the device does not have are left out."""
+    if not link_ends:
+        return {}, {}
+    by_name: dict[str, int] = {}
+    for index in sorted(interfaces):
+        by_name.setdefault(interfaces[index].name, index)
+    links: dict[int, str] = {}
+    bandwidth: dict[int, int] = {}
+    for interface, link, bandwidth_bps in link_ends:
+        found = int(interface) if interface.isascii() and interface.isdigit() else by_name.get(interface)
+        if found is None:
+            continue
+        links[found] = link
+        if bandwidth_bps is not None:
+            bandwidth[found] = bandwidth_bps
+    return links, bandwidth
+
+
 class SnmpCollector:
     """Collects SNMP targets through the shared client (see the module doc for the cycle).
 
@@ -192,14 +220,18 @@ class SnmpCollector:
         elapsed_clock, ts = self._clock.monotonic(), self._clock.now()  # when the counters were read
         samples = system_samples(system, ts) if "system" in spec.modules else []
         if counters is not None:
+            interfaces = state.interfaces or {}
+            links, bandwidth = _link_indexes(spec.links, interfaces)
             samples.extend(
                 interface_samples(
-                    state.interfaces or {},
+                    interfaces,
                     counters,
                     state.rates,
                     ts=ts,
                     elapsed_clock=elapsed_clock,
                     uptime=None if ticks is None else ticks / 100,
+                    bandwidth_bps=bandwidth,
+                    links=links,
                 )
             )
         return samples

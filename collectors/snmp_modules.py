@@ -181,14 +181,17 @@ def interface_samples(
     for i, c in sorted(counters.items()):
         iface = interfaces.get(i) or Interface(index=i, name=f"if{i}", alias="", speed_bps=0)
         labels = Labels(ifindex=str(i), ifname=iface.name, ifalias=iface.alias, link=links.get(i, ""))
+        # The port's reported speed is its line rate (the ceiling for plausible rates); a link's
+        # configured bandwidth (a 100 Mbit/s circuit on a gigabit port) is what utilisation is of.
+        line_rate = iface.speed_bps or bandwidth_bps.get(i, 0)
         speed = bandwidth_bps.get(i) or iface.speed_bps
         if c.oper_up is not None:
             out.append(Sample("interface_oper_up", labels, 1.0 if c.oper_up else 0.0, ts))
         if c.admin_up is not None:
             out.append(Sample("interface_admin_up", labels, 1.0 if c.admin_up else 0.0, ts))
-        if speed:
-            out.append(Sample("interface_speed_bits_per_second", labels, float(speed), ts))
-        max_octets = speed / 8 * 1.05 if speed else None  # a little over line rate: poll jitter
+        if iface.speed_bps:
+            out.append(Sample("interface_speed_bits_per_second", labels, float(iface.speed_bps), ts))
+        max_octets = line_rate / 8 * 1.05 if line_rate else None  # a little over line rate: poll jitter
 
         def rate(name: str, value: int | None, wrap: int, max_rate: float | None, index: int = i) -> float | None:
             if value is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from config.durations import format_duration
 from config.problems import Finding
-from config.schema import ConfigDocument, DeviceSettings, SiteSettings, SystemSettings
+from config.schema import ConfigDocument, DeviceSettings, LinkSettings, SiteSettings, SystemSettings
 
 __all__ = ["Validated", "check_references"]
 
@@ -21,25 +21,31 @@ class Validated:
     """The parts of a document that passed schema validation.
 
     `sites` / `systems` are None when that section is invalid (checks against it are skipped).
-    `devices` holds the valid devices with their index in the file. `unchecked_names` are the names
-    of devices that failed validation: a parent may name them without being reported as unknown.
+    `devices` and `links` hold the valid devices and links with their index in the file.
+    `unchecked_names` are the names of devices that failed validation: a parent or a link end may
+    name them without being reported as unknown.
     """
 
     sites: tuple[SiteSettings, ...] | None
     systems: tuple[SystemSettings, ...] | None
     devices: tuple[tuple[int, DeviceSettings], ...]
     unchecked_names: frozenset[str] = frozenset()
+    links: tuple[tuple[int, LinkSettings], ...] = ()
 
     @classmethod
     def of(cls, document: ConfigDocument) -> Validated:
         """All of a valid document."""
-        return cls(document.sites, document.systems, tuple(enumerate(document.devices)))
+        return cls(
+            document.sites, document.systems, tuple(enumerate(document.devices)), links=tuple(enumerate(document.links))
+        )
 
 
 def check_references(parts: Validated) -> list[Finding]:
     """Every cross-field problem: duplicate site, system and device ids; devices naming an undefined
     site, system or parent; parent cycles; collector timeouts not shorter than their interval;
-    SNMP credentials that do not fit the SNMP version."""
+    SNMP credentials that do not fit the SNMP version; duplicate link names; link ends on undefined
+    devices, on devices whose interfaces are not read over SNMP, or on an interface another link
+    end already uses."""
     return [
         *_duplicates("sites", "id", list(enumerate(site.id for site in parts.sites or ()))),
         *_duplicates("systems", "id", list(enumerate(system.id for system in parts.systems or ()))),
@@ -50,6 +56,9 @@ def check_references(parts: Validated) -> list[Finding]:
         *_cycles(parts.devices),
         *_timeouts(parts.devices),
         *_snmp_credentials(parts.devices),
+        *_duplicates("links", "name", [(index, link.name) for index, link in parts.links]),
+        *_link_devices(parts),
+        *_link_interfaces(parts.links),
     ]
 
 
@@ -157,3 +166,38 @@ def _snmp_credentials(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator
                 yield Finding((*path, "community"), "is for SNMP versions 1 and 2c (this device uses 3)")
             if snmp.priv is not None and snmp.auth is None:
                 yield Finding((*path, "priv"), "needs auth: SNMPv3 has no privacy without authentication")
+
+
+def _link_devices(parts: Validated) -> Iterator[Finding]:
+    """Link ends must be on a defined device that reads its interfaces over SNMP (`if_mib`)."""
+    devices: dict[str, DeviceSettings] = {}
+    for _, defined in parts.devices:
+        devices.setdefault(defined.name, defined)
+    for index, link in parts.links:
+        for side, end in (("a", link.a), ("b", link.b)):
+            loc = ("links", index, side, "device")
+            device = devices.get(end.device)
+            if device is None:
+                if end.device not in parts.unchecked_names:
+                    yield Finding(loc, f'"{end.device}" is not a defined device')
+            elif device.collectors.snmp is None:
+                yield Finding(loc, f'"{end.device}" has no snmp collector, so the link\'s interface cannot be read')
+            elif "if_mib" not in device.collectors.snmp.modules:
+                yield Finding(
+                    loc, f'"{end.device}" does not poll the if_mib snmp module, so the link\'s interface cannot be read'
+                )
+
+
+def _link_interfaces(links: Sequence[tuple[int, LinkSettings]]) -> Iterator[Finding]:
+    """A device interface belongs to one link end only. Interfaces are compared as written: an
+    ifName and the same interface's ifIndex cannot be told apart without asking the device."""
+    first: dict[tuple[str, str], str] = {}
+    for index, link in links:
+        for side, end in (("a", link.a), ("b", link.b)):
+            where = f"links[{index}].{side}"
+            used = first.setdefault((end.device, end.interface), where)
+            if used != where:
+                yield Finding(
+                    ("links", index, side, "interface"),
+                    f'"{end.interface}" of {end.device} is already used by {used}',
+                )

@@ -7,6 +7,7 @@ be trusted), sorted by line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import model
 from config.checks import Validated, check_references
 from config.lines import LineMap, duplicate_keys
 from config.problems import ROOT_PATH, ConfigError, Finding, Problem, findings_from, format_path
-from config.schema import ConfigDocument, ConsoleSettings, DeviceSettings, ValidationContext
+from config.schema import ConfigDocument, ConsoleSettings, DeviceSettings, LinkSettings, ValidationContext
 
 __all__ = ["Config", "load", "load_file"]
 
@@ -134,23 +135,35 @@ def _valid_parts(data: object, failed: list[tuple[str | int, ...]], context: Val
             devices.append((index, DeviceSettings.model_validate(raw, context=context)))
         elif isinstance(raw, dict) and isinstance(raw.get("name"), str):
             unchecked.add(raw["name"])
+    raw_links = data.get("links")
+    links = tuple(
+        (index, LinkSettings.model_validate(raw, context=context))
+        for index, raw in enumerate(raw_links if isinstance(raw_links, list) else [])
+        if clean("links", index)
+    )
     return Validated(
         sites=valid.sites if clean("sites") else None,
         systems=valid.systems if clean("systems") else None,
         devices=tuple(devices),
         unchecked_names=frozenset(unchecked),
+        links=links,
     )
 
 
 def _inventory(document: ConfigDocument) -> model.Inventory:
-    return model.Inventory(
+    linked = model.Inventory(links=tuple(link.link() for link in document.links))
+    return dataclasses.replace(
+        linked,
         sites=tuple(model.Site(id=site.id, name=site.name) for site in document.sites),
         systems=tuple(model.System(id=system.id, name=system.name) for system in document.systems),
-        devices=tuple(_device(device) for device in document.devices),
+        devices=tuple(_device(device, linked.link_ends(device.name)) for device in document.devices),
     )
 
 
-def _device(device: DeviceSettings) -> model.Device:
+def _device(device: DeviceSettings, link_ends: tuple[tuple[str, model.Link], ...]) -> model.Device:
+    """The inventory's device; its SNMP collector gets the device's link ends."""
+    specs = [settings.spec() for _, settings in device.collectors.entries()]
+    interfaces = tuple((interface, link.name, link.bandwidth_bps) for interface, link in link_ends)
     return model.Device(
         name=device.name,
         site=device.site,
@@ -159,5 +172,8 @@ def _device(device: DeviceSettings) -> model.Device:
         address=device.address,
         parents=device.parents,
         labels=model.Labels(device.labels),
-        collectors=tuple(settings.spec() for _, settings in device.collectors.entries()),
+        collectors=tuple(
+            dataclasses.replace(spec, links=interfaces) if isinstance(spec, model.SnmpCollectorSpec) else spec
+            for spec in specs
+        ),
     )

@@ -9,6 +9,7 @@ Cross-field rules (references between sections) are not here: see `config.checks
 
 from __future__ import annotations
 
+import decimal
 import ipaddress
 import math
 import os
@@ -39,6 +40,7 @@ from model.samples import LABEL_NAME_RE
 
 __all__ = [
     "RESERVED_LABELS",
+    "Bandwidth",
     "CollectorSettings",
     "CollectorsSettings",
     "ConfigDocument",
@@ -46,6 +48,8 @@ __all__ = [
     "DeviceSettings",
     "Duration",
     "HostCollectorSettings",
+    "LinkEndSettings",
+    "LinkSettings",
     "RetentionSettings",
     "SiteSettings",
     "SnmpAuthSettings",
@@ -54,6 +58,7 @@ __all__ = [
     "StoreSettings",
     "SystemSettings",
     "ValidationContext",
+    "parse_bandwidth",
 ]
 
 RESERVED_LABELS = (*model.TARGET_LABELS, "collector")
@@ -90,6 +95,42 @@ def _seconds(value: object) -> float:
 
 Duration = Annotated[float, BeforeValidator(_seconds)]
 """Seconds, written as a Prometheus duration (`15s`, `1h30m`) or a plain number of seconds."""
+
+
+_BANDWIDTH_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,2})?) *([kMGT]?bps)?")
+_BANDWIDTH_UNITS = {None: 1, "bps": 1, "kbps": 10**3, "Mbps": 10**6, "Gbps": 10**9, "Tbps": 10**12}
+
+
+def parse_bandwidth(text: str) -> int:
+    """`100Mbps`, `1Gbps`, `2.048Mbps`, `512kbps`, `1e9` (bit/s), ... -> whole bits per second.
+    Prefixes are decimal (k = 1000). Raises ValueError with the user's message."""
+    match = _BANDWIDTH_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f'"{text}" is not a bandwidth (e.g. 100Mbps, 1Gbps)')
+    return _whole_bits(decimal.Decimal(match[1]) * _BANDWIDTH_UNITS[match[2]], show(text))
+
+
+def _whole_bits(bits: decimal.Decimal, shown: str) -> int:
+    if bits <= 0:
+        raise ValueError(f"{shown} must be greater than 0")
+    if bits != bits.to_integral_value():
+        raise ValueError(f"{shown} is not a whole number of bits per second")
+    return int(bits)
+
+
+def _bits_per_second(value: object) -> int:
+    """A bandwidth string or a plain number of bit/s."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a bandwidth, got {kind_of(value)}")
+    if isinstance(value, str):
+        return parse_bandwidth(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{show(value)} is not a bandwidth (e.g. 100Mbps, 1Gbps)")
+    return _whole_bits(decimal.Decimal(value), show(value))
+
+
+Bandwidth = Annotated[int, BeforeValidator(_bits_per_second)]
+"""Bits per second, written as `100Mbps`, `1Gbps`, `2.048Mbps`, `512kbps`, `1e9` or a plain number."""
 
 
 def _matching(regex: str, what: str) -> AfterValidator:
@@ -371,6 +412,38 @@ class DeviceSettings(_Strict):
     collectors: CollectorsSettings = Field(default_factory=CollectorsSettings)
 
 
+class LinkEndSettings(_Strict):
+    """`a:` / `b:` of a link: a device and its interface (ifName, or the ifIndex as a number)."""
+
+    device: NonEmpty
+    interface: NonEmpty
+
+    @field_validator("interface", mode="before")
+    @classmethod
+    def _index_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
+
+
+class LinkSettings(_Strict):
+    """One entry of `links:`. Cross-field rules (devices, snmp, interfaces used twice): `config.checks`."""
+
+    name: Identifier
+    a: LinkEndSettings
+    b: LinkEndSettings
+    bandwidth: Bandwidth | None = None
+    group: Identifier | None = None
+
+    def link(self) -> model.Link:
+        """The inventory's view of this link."""
+        return model.Link(
+            name=self.name,
+            a=model.LinkEnd(device=self.a.device, interface=self.a.interface),
+            b=model.LinkEnd(device=self.b.device, interface=self.b.interface),
+            bandwidth_bps=self.bandwidth,
+            group=self.group,
+        )
+
+
 class ConfigDocument(_Strict):
     """The whole file. Only `devices` is required; an empty section means its defaults."""
 
@@ -378,8 +451,9 @@ class ConfigDocument(_Strict):
     sites: tuple[SiteSettings, ...] = ()
     systems: tuple[SystemSettings, ...] = ()
     devices: tuple[DeviceSettings, ...]
+    links: tuple[LinkSettings, ...] = ()
 
-    @field_validator("console", "sites", "systems", mode="before")
+    @field_validator("console", "sites", "systems", "links", mode="before")
     @classmethod
     def _empty_section_means_defaults(cls, value: object, info: ValidationInfo) -> object:
         if value is not None:

@@ -18,6 +18,9 @@ __all__ = [
     "Device",
     "HostCollectorSpec",
     "Inventory",
+    "Link",
+    "LinkEnd",
+    "LinkInterface",
     "Site",
     "SnmpCollectorSpec",
     "System",
@@ -38,6 +41,37 @@ class Site:
 class System:
     id: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEnd:
+    """One end of a link: a device's interface, named by its ifName (`Gi0/1`) or by its ifIndex
+    written as a decimal string (`"3"`). A decimal string always means the ifIndex."""
+
+    device: str
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A configured (WAN) link between two device interfaces. `bandwidth_bps` (bit/s), when set, is
+    what `interface_utilisation_ratio` of both ends is measured against instead of the reported
+    speed; `group` names a redundancy group (links that back each other up)."""
+
+    name: str
+    a: LinkEnd
+    b: LinkEnd
+    bandwidth_bps: int | None = None
+    group: str | None = None
+
+    @property
+    def ends(self) -> tuple[LinkEnd, LinkEnd]:
+        return (self.a, self.b)
+
+
+LinkInterface = tuple[str, str, int | None]
+"""What an SNMP collector knows of one link end on its device: (interface, link name, bandwidth
+in bit/s or None). `interface` is as in `LinkEnd`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +109,8 @@ class SnmpCollectorSpec(CollectorSpec):
     retries: int = 1
     static_refresh_cycles: int = 10
     max_repetitions: int = 25
+    links: tuple[LinkInterface, ...] = ()
+    """This device's link ends (filled by the config loader from `Inventory.links`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +153,11 @@ class Inventory:
     sites: tuple[Site, ...] = ()
     systems: tuple[System, ...] = ()
     devices: tuple[Device, ...] = ()
+    links: tuple[Link, ...] = ()
+
+    def link_ends(self, device_name: str) -> tuple[tuple[str, Link], ...]:
+        """(interface, link) for every link end on `device_name`, in link order (a before b)."""
+        return tuple((end.interface, link) for link in self.links for end in link.ends if end.device == device_name)
 
     def targets(self) -> Iterator[Target]:
         """Every (device, collector) pair, in config order."""
