@@ -42,6 +42,14 @@ from collectors.snmp_client import (
     SnmpValue,
     UsmUser,
 )
+from collectors.snmp_host_modules import (
+    HR_PROCESSOR,
+    HR_STORAGE,
+    UCD_LOAD,
+    UCD_MEMORY,
+    host_resources_samples,
+    ucd_samples,
+)
 from collectors.snmp_modules import (
     IF_DYNAMIC,
     IF_STATIC,
@@ -59,7 +67,7 @@ from model import Clock, LinkInterface, Sample, SnmpCollectorSpec, Target
 
 __all__ = ["SUPPORTED_MODULES", "SnmpCollector", "create_snmp_collector", "snmp_auth"]
 
-SUPPORTED_MODULES = frozenset({"system", "if_mib"})
+SUPPORTED_MODULES = frozenset({"system", "if_mib", "host_resources", "ucd"})
 
 _RATE_COUNTERS = tuple(
     f"{direction}_{counter}" for direction in ("in", "out") for counter in ("octets", "ucast", "errors", "discards")
@@ -219,6 +227,7 @@ class SnmpCollector:
         counters = await self._read_interfaces(device, state) if "if_mib" in spec.modules else None
         elapsed_clock, ts = self._clock.monotonic(), self._clock.now()  # when the counters were read
         samples = system_samples(system, ts) if "system" in spec.modules else []
+        samples.extend(await _host_samples(device, spec.modules, ts))
         if counters is not None:
             interfaces = state.interfaces or {}
             links, bandwidth = _link_indexes(spec.links, interfaces)
@@ -253,6 +262,21 @@ class SnmpCollector:
         state.rates.forget((index, counter) for index in vanished for counter in _RATE_COUNTERS)
         state.indexes = frozenset(counters)
         return counters
+
+
+async def _host_samples(device: _Device, modules: tuple[str, ...], ts: float) -> list[Sample]:
+    """HOST-RESOURCES (processors, storage) and UCD-SNMP (load, memory) samples for the enabled
+    modules. With both, memory comes from UCD (net-snmp's hrStorage counts cache as used)."""
+    out: list[Sample] = []
+    if "host_resources" in modules:
+        columns = await device.columns({**HR_PROCESSOR, **HR_STORAGE})
+        hr = host_resources_samples({k: columns[k] for k in HR_PROCESSOR}, {k: columns[k] for k in HR_STORAGE}, ts)
+        if "ucd" in modules:
+            hr = [sample for sample in hr if not sample.name.startswith("memory_")]
+        out.extend(hr)
+    if "ucd" in modules:
+        out.extend(ucd_samples(await device.get([*UCD_LOAD.values(), *UCD_MEMORY.values()]), ts))
+    return out
 
 
 def create_snmp_collector(deps: CollectorDeps) -> SnmpCollector:

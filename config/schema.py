@@ -353,7 +353,7 @@ class SnmpCollectorSettings(CollectorSettings):
     user: NonEmpty | None = None
     auth: SnmpAuthSettings | None = None
     priv: SnmpPrivSettings | None = None
-    modules: tuple[Literal["system", "if_mib"], ...] = ("system", "if_mib")
+    modules: tuple[Literal["system", "if_mib", "host_resources", "ucd"], ...] = ("system", "if_mib")
     static_refresh_cycles: Annotated[StrictInt, Field(ge=1)] = 10
     max_repetitions: Annotated[StrictInt, Field(ge=1, le=100)] = 25
 

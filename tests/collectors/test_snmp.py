@@ -325,7 +325,7 @@ def test_targets_share_one_client_per_loop() -> None:
     [
         ({"version": "2c"}, "SNMP v2c needs a community"),
         ({"version": "3", "user": "u", "auth_protocol": "sha3"}, "unknown SNMP auth protocol 'sha3'"),
-        ({"version": "2c", "community": secret("c"), "modules": ("ucd",)}, "SNMP modules not supported yet: ucd"),
+        ({"version": "2c", "community": secret("c"), "modules": ("entity",)}, "SNMP modules not supported yet: entity"),
     ],
 )
 def test_unusable_spec_is_a_config_error(spec: dict[str, Any], message: str) -> None:
@@ -340,3 +340,21 @@ def test_unusable_spec_is_a_config_error(spec: dict[str, Any], message: str) -> 
         return health.up, health.last_cause, health.last_error
 
     assert run_scheduled([target], one_run) == (False, "config", message)
+
+
+def test_host_resources_and_ucd_modules_read_filesystems_load_and_memory_once(agent: Agent) -> None:
+    target = v2c("srv", agent, modules=("host_resources", "ucd"))
+
+    async def once(scheduler: Scheduler) -> list[Sample]:
+        return await scheduler.run_once_all()
+
+    samples = by_target(run_scheduled([target], once))["srv"]
+    names = [s.name for s in samples]
+    assert {"system_load1", "system_load5", "system_load15", "memory_total_bytes", "swap_total_bytes"} <= set(names)
+    assert names.count("memory_total_bytes") == 1  # from UCD only: hrStorage counts cache as used
+    root = [s for s in samples if s.name == "filesystem_utilisation_ratio" and s.labels.get("mountpoint") == "/"]
+    assert len(root) == 1 and 0.0 < root[0].value < 1.0
+    memory = next(s.value for s in samples if s.name == "memory_total_bytes")
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    assert memory == total_kb * 1024
