@@ -1,6 +1,7 @@
 """Ops Console: the composition root and command line. The only module that reads argv or exits.
 
     python run_console.py run [--config PATH] [--listen HOST:PORT] [--data-dir PATH]
+    python run_console.py demo [--config PATH] [--listen HOST:PORT] [--data-dir PATH]
     python run_console.py check-config PATH
     python run_console.py collect-once --config PATH [--target NAME] --format json
 
@@ -28,6 +29,8 @@ from typing import TextIO
 import prometheus_client
 
 import config
+import demo.agents
+import demo.estate
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
 from dashboards import ComponentHealth, HealthReport, create_server
 from dashboards.serve import HttpServer
@@ -37,6 +40,7 @@ from store import Retention, Store, StoreError
 log = logging.getLogger("ops_console")
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "console.yaml"
+DEMO_CONFIG = Path(__file__).resolve().parent / "config" / "demo.yaml"
 SCHEDULER_STUCK_AFTER = 10.0
 SHUTDOWN_SECONDS = 5.0
 STALE_AFTER = 300.0
@@ -105,15 +109,23 @@ def collect_once(path: Path, target: str | None, out: TextIO, err: TextIO) -> in
         return 2
     targets = select_targets(loaded.inventory, target)
     clock = SystemClock()
+    deps = CollectorDeps(clock=clock)
     scheduler = Scheduler(
         targets=targets,
         registry=COLLECTOR_KINDS,
-        deps=CollectorDeps(clock=clock),
+        deps=deps,
         sink=_NullSink(),
         clock=clock,
         metrics=prometheus_client.CollectorRegistry(),
     )
-    samples = asyncio.run(scheduler.run_once_all())
+
+    async def once() -> list[Sample]:
+        try:
+            return await scheduler.run_once_all()
+        finally:
+            deps.snmp.close()  # on this loop, before asyncio.run closes it
+
+    samples = asyncio.run(once())
     for sample in samples:
         out.write(sample_json(sample) + "\n")
     down = [h for h in scheduler.health().values() if h.up is False]
@@ -130,6 +142,7 @@ class Console:
     server: HttpServer
     store: Store
     scheduler: Scheduler
+    deps: CollectorDeps
     loop: asyncio.AbstractEventLoop
     loop_thread: threading.Thread
 
@@ -153,6 +166,7 @@ class Console:
         try:
             self.server.stop(timeout=1.0)
             self.scheduler.shutdown_threadsafe(timeout=1.0)
+            asyncio.run_coroutine_threadsafe(_close_clients(self.deps), self.loop).result(1.0)
         except Exception:  # a stuck loop must not keep the store from closing
             log.exception("stopping the collectors failed; closing the store anyway")
         finally:
@@ -161,6 +175,12 @@ class Console:
             if not self.loop.is_running():
                 self.loop.close()
             self.store.close(timeout=max(0.5, deadline - time.monotonic()))
+
+
+async def _close_clients(deps: CollectorDeps) -> None:
+    """Close the shared SNMP client on its own loop and let its cancelled timer task finish."""
+    deps.snmp.close()
+    await asyncio.sleep(0.05)
 
 
 def start_console(settings: config.Config, listen: str, data_dir: Path) -> Console:
@@ -199,10 +219,11 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     except BaseException:
         server.stop()
         raise
+    deps = CollectorDeps(clock=clock)
     scheduler = Scheduler(
         targets=list(settings.inventory.targets()),
         registry=COLLECTOR_KINDS,
-        deps=CollectorDeps(clock=clock),
+        deps=deps,
         sink=store,
         clock=clock,
         metrics=metrics,
@@ -211,7 +232,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     scheduler.start(loop)
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
     loop_thread.start()
-    holder["console"] = Console(server, store, scheduler, loop, loop_thread)
+    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
     return holder["console"]
@@ -221,8 +242,11 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
-    listen = args.listen or loaded.console.listen
-    data_dir = args.data_dir or loaded.console.data_dir
+    return serve(loaded, args.listen or loaded.console.listen, args.data_dir or loaded.console.data_dir, err)
+
+
+def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> int:
+    """Run the console on `loaded` until SIGTERM or SIGINT, then stop it."""
     try:
         console = start_console(loaded, listen, data_dir)
     except StoreError as exc:
@@ -246,6 +270,24 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
     return 0
 
 
+# -- demo ----------------------------------------------------------------------------------------
+def run_demo(args: argparse.Namespace, err: TextIO) -> int:
+    """Start the demo estate's simulated agents (data under DATA_DIR/agents/agent-PORT), then `run` the
+    console on the demo config; the agents stop when the console does."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    data_dir: Path = args.data_dir or loaded.console.data_dir
+    try:
+        with demo.agents.running_agents(demo.estate.build(), data_dir / "agents") as responders:
+            for r in responders:
+                log.info("simulated agents: %d devices on udp %s:%d", r.devices, demo.estate.ADDRESS, r.port)
+            return serve(loaded, args.listen or loaded.console.listen, data_dir, err)
+    except demo.agents.AgentError as exc:
+        err.write(f"error: {exc}\n")
+        return 1
+
+
 # -- arguments ---------------------------------------------------------------------------------
 def _listen(text: str) -> str:
     try:
@@ -262,6 +304,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     r.add_argument("--listen", type=_listen, help="HOST:PORT, overriding console.listen")
     r.add_argument("--data-dir", type=Path, help="overrides console.data_dir")
+    d = sub.add_parser("demo", help="start the simulated demo estate and run the console on it until stopped")
+    d.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    d.add_argument("--listen", type=_listen, help="HOST:PORT, overriding console.listen")
+    d.add_argument("--data-dir", type=Path, help="overrides console.data_dir (default: the repository's data/demo-run)")
     c = sub.add_parser("check-config", help="validate a config file")
     c.add_argument("path", type=Path)
     o = sub.add_parser("collect-once", help="run every collector once and print the samples")
@@ -280,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_config(args.path, sys.stdout, sys.stderr)
         if args.command == "collect-once":
             return collect_once(args.config, args.target, sys.stdout, sys.stderr)
+        if args.command == "demo":
+            return run_demo(args, sys.stderr)
         return run(args, sys.stderr)
     except UsageError as exc:
         sys.stderr.write(f"{exc}\n")
