@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from collectors.snmp_client import Community, SnmpAuth, SnmpClient, SnmpError, UsmUser
-from tests.helpers import require
+from tests.collectors.snmpd_agent import Agent, running_snmpd
 
 T = TypeVar("T")
 
@@ -80,53 +76,15 @@ rouser sha512-auth auth
 """
 
 
-@dataclass(frozen=True)
-class Agent:
-    port: int
-    snmpwalk: str
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
-    snmpd = require("snmpd", install="apt-get install -y snmpd snmp")
-    snmpwalk = require("snmpwalk", install="apt-get install -y snmpd snmp")
     tmp = tmp_path_factory.mktemp("snmpd")
-    # snmpd rewrites $SNMP_PERSISTENT_DIR/snmpd.conf: the config must live elsewhere.
-    (tmp / "conf").mkdir()
-    (tmp / "state").mkdir()
-    port = _free_udp_port()
-    conf = tmp / "conf" / "snmpd.conf"
-    script = tmp / "conf" / "types.sh"
+    script = tmp / "types.sh"
     script.write_text(_pass_script())
     script.chmod(0o755)
-    conf.write_text(SNMPD_CONF.format(port=port, types=TYPES, script=script))
-    log = tmp / "snmpd.log"
-    env = {**os.environ, "SNMP_PERSISTENT_DIR": str(tmp / "state"), "MIBS": ""}
-    with log.open("wb") as out:
-        # -I -smux: no SMUX listener on TCP 199 (a second agent could not bind it).
-        proc = subprocess.Popen(
-            [snmpd, "-f", "-C", "-I", "-smux", "-c", str(conf), "-Lo", "-p", str(tmp / "snmpd.pid")],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_ready(proc, log)
-        yield Agent(port=port, snmpwalk=snmpwalk)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    conf = SNMPD_CONF.replace("{types}", TYPES).replace("{script}", str(script))
+    with running_snmpd(tmp / "agent", conf) as started:
+        yield started
 
 
 def _pass_script() -> str:
@@ -139,17 +97,6 @@ def _pass_script() -> str:
         previous = oid
     lines += ["esac", ""]
     return "\n".join(lines)
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"snmpd exited with {proc.returncode}: {log.read_text()}")
-        if b"NET-SNMP version" in log.read_bytes():  # logged once the agent listens
-            return
-        time.sleep(0.02)
-    pytest.fail(f"snmpd not ready within 5 s: {log.read_text()}")
 
 
 def run(scenario: Callable[[SnmpClient], Awaitable[T]]) -> T:
