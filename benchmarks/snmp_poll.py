@@ -48,6 +48,8 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from demo.agents import stop_process
+
 NETNS = "opsbench"
 VETH_PAIRS = 24
 COMMUNITY = "public"
@@ -305,12 +307,7 @@ def inner_exporter(devices: int, binary: str, snmpd_pid: int) -> dict[str, Any]:
             rss = proc_rss(proc.pid)
             rss_peak = proc_rss(proc.pid, key="VmHWM")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=5)
             logfile.close()
     return {
         "version": ".".join(map(str, version)),
@@ -581,12 +578,7 @@ def main() -> None:
                 log(json.dumps(row))
         finally:
             if snmpd is not None:
-                snmpd.terminate()
-                try:
-                    snmpd.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    snmpd.kill()
-                    snmpd.wait()
+                stop_process(snmpd, timeout=5)
             run(["ip", "netns", "del", NETNS], check=False)
     report = render(rows, args)
     print(report)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from demo.estate import ADDRESS, Estate, data_files
 
-__all__ = ["PROGRAM", "AgentError", "Responder", "find_program", "running_agents"]
+__all__ = ["PROGRAM", "AgentError", "Responder", "find_program", "running_agents", "stop_process"]
 
 PROGRAM = "snmpsim-command-responder"
 READY_TIMEOUT = 20.0
@@ -75,7 +75,7 @@ def running_agents(estate: Estate, run_dir: Path, *, ready_timeout: float = READ
         yield responders
     finally:
         for responder in responders:
-            _stop(responder.process)
+            stop_process(responder.process)
 
 
 def _check_free(port: int) -> None:
@@ -161,11 +161,12 @@ def _wait_ready(responder: Responder, community: str, deadline: float) -> None:
                 raise AgentError(f"{PROGRAM} on {ADDRESS}:{responder.port} did not answer: {_tail(responder.log)}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
+    """Terminate a child process, and kill it if it has not ended within `timeout` seconds."""
     if process.poll() is None:
         process.terminate()
     try:
-        process.wait(timeout=STOP_TIMEOUT)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

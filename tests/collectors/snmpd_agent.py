@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.agents import stop_process
 from tests.helpers import require
 
 __all__ = ["SNMPD_INSTALL", "Agent", "free_udp_port", "running_snmpd"]
@@ -65,12 +66,7 @@ def running_snmpd(tmp: Path, conf: str, *, port: int | None = None) -> Iterator[
         _wait_ready(proc, log)
         yield Agent(port=port, snmpwalk=snmpwalk)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=5)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.agents import stop_process
 from tests.collectors.snmpd_agent import free_udp_port
 from tests.helpers import require
 
@@ -94,12 +95,7 @@ class SnmpSim:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=5)
 
 
 @contextlib.contextmanager
