@@ -41,13 +41,13 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import cpu_model, utc_stamp
 from demo.agents import stop_process
 
 NETNS = "opsbench"
@@ -471,15 +471,8 @@ def summarise(devices: int, ours: dict[str, Any], ref: dict[str, Any] | None) ->
 def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     import pysnmp
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.machine(),
-    )
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = cpu_model()
+    when = utc_stamp()
     snmpd_version = run(["snmpd", "-v"], check=False).stdout
     found = re.search(r"NET-SNMP version:\s*(\S+)", snmpd_version)
     ref_version = next((r["ref_version"] for r in rows if "ref_version" in r), None)

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry
 
+from benchmarks.machine import cpu_model, utc_stamp
 from model import FakeClock, Labels, Sample
 from store import Matcher, MatchOp, Store
 
@@ -351,15 +351,8 @@ def render(
 ) -> str:
     import duckdb
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.machine(),
-    )
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = cpu_model()
+    when = utc_stamp()
 
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}x" if b else "-"

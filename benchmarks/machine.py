@@ -1,0 +1,21 @@
+"""What every benchmark report states: the machine's CPU model and when it ran."""
+
+from __future__ import annotations
+
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    """The CPU model from /proc/cpuinfo, or the machine architecture where it is not there."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.machine())
+
+
+def utc_stamp() -> str:
+    """Now, as the report headings write it: `2026-11-27 06:48 UTC`."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
