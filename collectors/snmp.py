@@ -6,9 +6,11 @@ of a process shares one `SnmpClient` (`CollectorDeps.snmp`), so concurrency is b
 Each cycle:
 1. one GET of sysUpTime (always: it dates the counters and shows reboots), plus sysName and
    sysDescr with the `system` module;
-2. with `if_mib`, one walk per dynamic column (status, counters), all at once; and, on the first
-   cycle, every `static_refresh_cycles` cycles, after a reboot (sysUpTime went backwards) or when an
-   unknown ifIndex shows up, one walk per static column (names, speeds, aliases), cached per target.
+2. with `if_mib`, one walk of the dynamic columns together (status, counters: each GETBULK carries
+   one varbind per column), leaving out the 32-bit counters while every interface has its ifHC*
+   twin; and, on the first cycle, every `static_refresh_cycles` cycles, after a reboot (sysUpTime
+   went backwards) or when an unknown ifIndex shows up, the static columns too (names, speeds,
+   aliases), cached per target.
 
 Configured link ends (`SnmpCollectorSpec.links`: ifName or decimal ifIndex) are matched to
 ifIndexes against the cached static columns each cycle; their interfaces' samples carry `link`
@@ -25,7 +27,6 @@ community, an unknown protocol, a module that does not exist yet) raises `Collec
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast, get_args
@@ -51,6 +52,7 @@ from collectors.snmp_host_modules import (
     ucd_samples,
 )
 from collectors.snmp_modules import (
+    IF_COUNTER32_TWINS,
     IF_DYNAMIC,
     IF_STATIC,
     SYS_DESCR,
@@ -59,6 +61,7 @@ from collectors.snmp_modules import (
     Interface,
     InterfaceCounters,
     counters_from_columns,
+    hc_complete,
     interface_samples,
     interfaces_from_columns,
     system_samples,
@@ -73,6 +76,9 @@ _RATE_COUNTERS = tuple(
     f"{direction}_{counter}" for direction in ("in", "out") for counter in ("octets", "ucast", "errors", "discards")
 )
 """The counter names `interface_samples` keys its rates by (with the ifIndex)."""
+
+_IF_DYNAMIC_HC = {name: oid for name, oid in IF_DYNAMIC.items() if name not in IF_COUNTER32_TWINS}
+"""The dynamic columns of a device whose every interface has ifHC* counters."""
 
 
 def snmp_auth(spec: SnmpCollectorSpec) -> SnmpAuth:
@@ -108,6 +114,8 @@ class _TargetState:
     interfaces: dict[int, Interface] | None = None
     """The cached static columns; None until read (or after a reboot)."""
     indexes: frozenset[int] = frozenset()
+    hc_complete: bool = False
+    """Every interface had every ifHC* counter when the 32-bit twins were last read: skip them."""
     rates: CounterRates[tuple[int, str]] = field(default_factory=CounterRates)
 
 
@@ -133,28 +141,19 @@ class _Device:
         )
 
     async def columns(self, wanted: Mapping[str, str]) -> dict[str, dict[int, SnmpValue]]:
-        """Walk every column of `wanted` (name -> column OID) at once -> {name: {ifIndex: value}}.
-        Absent columns give {}. Raises the first SnmpError once every walk has ended."""
-        names = list(wanted)
-        walks = await asyncio.gather(*(self._walk(wanted[name]) for name in names), return_exceptions=True)
-        out: dict[str, dict[int, SnmpValue]] = {}
-        for name, walk in zip(names, walks, strict=True):
-            if isinstance(walk, BaseException):
-                raise walk
-            out[name] = _by_index(self.host, wanted[name], walk)
-        return out
-
-    async def _walk(self, column: str) -> list[tuple[str, SnmpValue]]:
+        """Walk every column of `wanted` (name -> column OID) together -> {name: {ifIndex: value}}.
+        Absent columns give {}."""
         spec = self.spec
-        return await self.client.walk(
+        walked = await self.client.walk_columns(
             self.host,
             spec.port,
             self.auth,
-            column,
+            list(wanted.values()),
             timeout=spec.request_timeout,
             retries=spec.retries,
             max_repetitions=spec.max_repetitions,
         )
+        return {name: _by_index(self.host, column, walked[column]) for name, column in wanted.items()}
 
 
 def _by_index(host: str, column: str, rows: list[tuple[str, SnmpValue]]) -> dict[int, SnmpValue]:
@@ -250,14 +249,20 @@ class SnmpCollector:
         """This cycle's counters; refreshes the cached statics in `state` when they are due."""
         refresh_every = max(1, device.spec.static_refresh_cycles)
         refresh = state.interfaces is None or state.cycles % refresh_every == 0
-        columns = await device.columns({**IF_DYNAMIC, **IF_STATIC} if refresh else IF_DYNAMIC)
+        read_twins = refresh or not state.hc_complete
+        dynamic = IF_DYNAMIC if read_twins else _IF_DYNAMIC_HC
+        columns = await device.columns({**dynamic, **IF_STATIC} if refresh else dynamic)
         state.cycles += 1
         counters = counters_from_columns(columns)
+        if read_twins:
+            state.hc_complete = hc_complete({name: columns[name] for name in IF_DYNAMIC})
         if refresh:
             state.interfaces = interfaces_from_columns({name: columns[name] for name in IF_STATIC})
         elif state.interfaces is None or not counters.keys() <= state.interfaces.keys():
-            # An interface appeared since the last static read: read the statics again now.
+            # An interface appeared since the last static read: read the statics again now, and
+            # its 32-bit twins next cycle in case it has no ifHC* counters.
             state.interfaces = interfaces_from_columns(await device.columns(IF_STATIC))
+            state.hc_complete = False
         vanished = state.indexes - counters.keys()
         state.rates.forget((index, counter) for index in vanished for counter in _RATE_COUNTERS)
         state.indexes = frozenset(counters)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pyasn1.type import univ
+from pysnmp.hlapi.v1arch import asyncio as v1hlapi
 from pysnmp.hlapi.v3arch import asyncio as hlapi
 from pysnmp.proto import errind, rfc1902, rfc1905
 
@@ -68,6 +69,9 @@ _PRIV_PROTOCOLS: dict[str, Any] = {
 }
 _MIN_KEY_LENGTH = 8  # RFC 3414 passphrases; pysnmp raises WrongValueError on shorter ones
 
+_NULL = rfc1902.Null("")
+_Answer = Any
+"""What pysnmp's hlapi commands return: (errorIndication, errorStatus, errorIndex, varBinds)."""
 _TIMEOUT_HINT = "(a wrong community or privacy key looks the same)"
 
 
@@ -191,6 +195,8 @@ class SnmpClient:
         self._loop = asyncio.get_running_loop()  # RuntimeError outside a loop: the engine binds to it
         self._engine = hlapi.SnmpEngine()
         self._context = hlapi.ContextData()
+        self._dispatcher = v1hlapi.SnmpDispatcher()
+        self._targets: dict[tuple[Any, str, int, float, int], Any] = {}
         self._slots = asyncio.Semaphore(max_concurrency)
         self._closed = False
 
@@ -199,6 +205,7 @@ class SnmpClient:
         if not self._closed:
             self._closed = True
             self._engine.close_dispatcher()
+            self._dispatcher.close()
 
     async def get(
         self,
@@ -272,39 +279,78 @@ class SnmpClient:
         GETBULK for v2c and v3 (halving the repetitions on tooBig), GETNEXT for v1. An agent that
         answers with a non-increasing OID raises SnmpError(cause="malformed") instead of looping.
         """
-        root = _parse_oid(root_oid)
+        walked = await self.walk_columns(
+            host, port, auth, [root_oid], timeout=timeout, retries=retries, max_repetitions=max_repetitions
+        )
+        return next(iter(walked.values()))
+
+    async def walk_columns(
+        self,
+        host: str,
+        port: int,
+        auth: SnmpAuth,
+        roots: Sequence[str],
+        *,
+        timeout: float = 1.0,
+        retries: int = 1,
+        max_repetitions: int = 25,
+    ) -> dict[str, list[tuple[str, SnmpValue]]]:
+        """Walk several subtrees (the columns of a table) together -> {root: rows}, each root's rows
+        exactly what `walk(root)` returns. Keys are the roots as given, without a leading dot.
+
+        Each request carries one varbind per root still open (GETBULK with non-repeaters 0 for v2c
+        and v3, GETNEXT for v1), so k columns of n rows cost about n / max_repetitions requests, not
+        k times that. A root closes when its next OID leaves the subtree or is endOfMibView; a
+        response the agent truncated (fewer rows than asked) continues from the last OID of each root.
+        """
         where = f"SNMP {host}:{port}"
+        parsed = {root.strip().removeprefix("."): _parse_oid(root) for root in roots}
+        rows: dict[str, list[tuple[str, SnmpValue]]] = {key: [] for key in parsed}
+        last = dict(parsed)
+        open_keys = list(parsed)
         bulk = not (isinstance(auth, Community) and auth.version == "1")
         repetitions = max(1, max_repetitions)
-        rows: list[tuple[str, SnmpValue]] = []
-        last = root
-        while True:
+        while open_keys:
+            asked = [last[key] for key in open_keys]
             try:
                 if bulk:
-                    varbinds = await self._request("bulk", host, port, auth, [last], timeout, retries, repetitions)
+                    varbinds = await self._request("bulk", host, port, auth, asked, timeout, retries, repetitions)
                 else:
-                    varbinds = await self._request("next", host, port, auth, [last], timeout, retries)
+                    varbinds = await self._request("next", host, port, auth, asked, timeout, retries)
             except SnmpError as error:
                 if error.cause == "too_big" and bulk and repetitions > 1:
                     repetitions //= 2
                     continue
                 if error.cause == "no_such" and not bulk:  # v1 reports the end of the MIB as noSuchName
-                    return rows
+                    index = error.index if isinstance(error, _StatusError) else 0
+                    del open_keys[index - 1 if 0 < index <= len(open_keys) else 0]
+                    continue
                 raise
             if not varbinds:
-                raise SnmpError(f"{where}: empty answer to a walk request after {_oid_text(last)}", cause="malformed")
-            for name, value in varbinds:
+                raise SnmpError(
+                    f"{where}: empty answer to a walk request after {_oid_text(asked[0])}", cause="malformed"
+                )
+            still_open = [True] * len(open_keys)
+            for position, (name, value) in enumerate(varbinds):
+                column = position % len(open_keys)
+                if not still_open[column]:
+                    continue
+                key = open_keys[column]
                 oid = tuple(name)
+                root = parsed[key]
                 if isinstance(value, rfc1905.EndOfMibView) or oid[: len(root)] != root:
-                    return rows
-                if oid <= last:
+                    still_open[column] = False
+                    continue
+                if oid <= last[key]:
                     raise SnmpError(
-                        f"{where}: OID {_oid_text(oid)} does not increase after {_oid_text(last)}: "
+                        f"{where}: OID {_oid_text(oid)} does not increase after {_oid_text(last[key])}: "
                         "the agent's table is broken, walk stopped",
                         cause="malformed",
                     )
-                rows.append((_oid_text(oid), self._convert(where, value)))
-                last = oid
+                rows[key].append((_oid_text(oid), self._convert(where, value)))
+                last[key] = oid
+            open_keys = [key for key, is_open in zip(open_keys, still_open, strict=True) if is_open]
+        return rows
 
     @staticmethod
     def _convert(where: str, value: object) -> SnmpValue:
@@ -330,26 +376,69 @@ class SnmpClient:
         if asyncio.get_running_loop() is not self._loop:  # pysnmp hangs forever on a foreign loop
             raise RuntimeError("SnmpClient used outside the event loop it was created in")
         where = f"SNMP {host}:{port}"
-        varbinds = [hlapi.ObjectType(hlapi.ObjectIdentity(rfc1902.ObjectName(oid)), rfc1902.Null("")) for oid in oids]
         async with self._slots:
-            target = await hlapi.UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
-            auth_data = _auth_data(auth)
-            if kind == "get":
-                answer = await hlapi.get_cmd(self._engine, auth_data, target, self._context, *varbinds, lookupMib=False)
-            elif kind == "next":
-                answer = await hlapi.next_cmd(
-                    self._engine, auth_data, target, self._context, *varbinds, lookupMib=False
-                )
+            if isinstance(auth, Community):
+                answer = await self._request_v1arch(kind, host, port, auth, oids, timeout, retries, repetitions)
             else:
-                answer = await hlapi.bulk_cmd(
-                    self._engine, auth_data, target, self._context, 0, repetitions, *varbinds, lookupMib=False
-                )
+                answer = await self._request_v3arch(kind, host, port, auth, oids, timeout, retries, repetitions)
         indication, status, index, response = answer
         if indication:
             raise _indication_error(where, auth, indication, timeout, retries)
         if status:
             raise _status_error(where, auth, str(status.prettyPrint()), int(index), oids)
         return [(varbind[0], varbind[1]) for varbind in response]
+
+    async def _request_v1arch(
+        self,
+        kind: Literal["get", "next", "bulk"],
+        host: str,
+        port: int,
+        auth: Community,
+        oids: list[tuple[int, ...]],
+        timeout: float,
+        retries: int,
+        repetitions: int,
+    ) -> _Answer:
+        """v1/v2c over the lean dispatcher: no LCD, no MIB instrumentation, raw varbinds."""
+        target = await self._target(v1hlapi.UdpTransportTarget, host, port, timeout, retries)
+        auth_data = v1hlapi.CommunityData(auth.community, mpModel=0 if auth.version == "1" else 1)
+        varbinds = [(rfc1902.ObjectName(oid), _NULL) for oid in oids]
+        if kind == "get":
+            return await v1hlapi.get_cmd(self._dispatcher, auth_data, target, *varbinds, lookupMib=False)
+        if kind == "next":
+            return await v1hlapi.next_cmd(self._dispatcher, auth_data, target, *varbinds, lookupMib=False)
+        return await v1hlapi.bulk_cmd(self._dispatcher, auth_data, target, 0, repetitions, *varbinds, lookupMib=False)
+
+    async def _request_v3arch(
+        self,
+        kind: Literal["get", "next", "bulk"],
+        host: str,
+        port: int,
+        auth: UsmUser,
+        oids: list[tuple[int, ...]],
+        timeout: float,
+        retries: int,
+        repetitions: int,
+    ) -> _Answer:
+        """v3 through the full engine (USM, engine discovery, time windows)."""
+        target = await self._target(hlapi.UdpTransportTarget, host, port, timeout, retries)
+        auth_data = _auth_data(auth)
+        varbinds = [hlapi.ObjectType(hlapi.ObjectIdentity(rfc1902.ObjectName(oid)), _NULL) for oid in oids]
+        engine, context = self._engine, self._context
+        if kind == "get":
+            return await hlapi.get_cmd(engine, auth_data, target, context, *varbinds, lookupMib=False)
+        if kind == "next":
+            return await hlapi.next_cmd(engine, auth_data, target, context, *varbinds, lookupMib=False)
+        return await hlapi.bulk_cmd(engine, auth_data, target, context, 0, repetitions, *varbinds, lookupMib=False)
+
+    async def _target(self, kind: Any, host: str, port: int, timeout: float, retries: int) -> Any:
+        """A transport target per (architecture, address, timeout, retries), resolved once: creating
+        one per request costs a getaddrinfo in the executor each time."""
+        key = (kind, host, port, timeout, retries)
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = await kind.create((host, port), timeout=timeout, retries=retries)
+        return target
 
 
 def _auth_data(auth: SnmpAuth) -> Any:
@@ -382,17 +471,30 @@ def _indication_error(where: str, auth: SnmpAuth, indication: object, timeout: f
     return SnmpError(f"{where}: {indication} ({_who(auth)})", cause="error")
 
 
-def _status_error(where: str, auth: SnmpAuth, status: str, index: int, oids: list[tuple[int, ...]]) -> SnmpError:
+class _StatusError(SnmpError):
+    """An errorStatus the agent answered; `index` is its 1-based errorIndex (0: none)."""
+
+    def __init__(self, message: str, *, cause: str, index: int) -> None:
+        super().__init__(message, cause=cause)
+        self.index = index
+
+
+def _status_error(where: str, auth: SnmpAuth, status: str, index: int, oids: list[tuple[int, ...]]) -> _StatusError:
     """An errorStatus in the agent's response PDU -> SnmpError. `index` is 1-based (0: none)."""
     about = f" at {_oid_text(oids[index - 1])}" if 0 < index <= len(oids) else ""
     if status == "authorizationError":
-        return SnmpError(
+        return _StatusError(
             f"{where}: the agent refused access ({_who(auth)}): check the security level "
             "(auth/priv) and the agent's access view",
             cause="authorization",
+            index=index,
         )
     if status == "noSuchName":
-        return SnmpError(f"{where}: no such object{about} (check the OID and the agent's view)", cause="no_such")
+        return _StatusError(
+            f"{where}: no such object{about} (check the OID and the agent's view)", cause="no_such", index=index
+        )
     if status == "tooBig":
-        return SnmpError(f"{where}: the answer would be too big for the agent: ask for fewer OIDs", cause="too_big")
-    return SnmpError(f"{where}: the agent answered {status}{about}", cause="error")
+        return _StatusError(
+            f"{where}: the answer would be too big for the agent: ask for fewer OIDs", cause="too_big", index=index
+        )
+    return _StatusError(f"{where}: the agent answered {status}{about}", cause="error", index=index)

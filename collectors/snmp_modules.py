@@ -18,6 +18,7 @@ from collectors.counters import CounterRates
 from model import Labels, Sample
 
 __all__ = [
+    "IF_COUNTER32_TWINS",
     "IF_DYNAMIC",
     "IF_STATIC",
     "SYS_DESCR",
@@ -26,6 +27,7 @@ __all__ = [
     "Interface",
     "InterfaceCounters",
     "counters_from_columns",
+    "hc_complete",
     "interface_samples",
     "interfaces_from_columns",
     "system_samples",
@@ -64,7 +66,15 @@ IF_DYNAMIC = {
     "hc_out_octets": _IFX + "10",
     "hc_out_ucast": _IFX + "11",
 }
-"""Columns read every cycle."""
+"""Columns read every cycle (the 32-bit twins only while some interface lacks its ifHC* column)."""
+
+IF_COUNTER32_TWINS = {
+    "in_octets": "hc_in_octets",
+    "in_ucast": "hc_in_ucast",
+    "out_octets": "hc_out_octets",
+    "out_ucast": "hc_out_ucast",
+}
+"""32-bit counter column -> its 64-bit ifXTable twin."""
 
 Columns = Mapping[str, Mapping[int, object]]
 """Column name -> {ifIndex: value}, as the collector builds them from walks."""
@@ -106,6 +116,15 @@ def _text(value: object) -> str:
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def hc_complete(columns: Columns) -> bool:
+    """True when every interface in `columns` has every ifHC* twin of `IF_COUNTER32_TWINS`, so
+    the 32-bit columns need not be read (they would only be ignored)."""
+    indexes = {i for col in columns.values() for i in col}
+    return bool(indexes) and all(
+        _int(columns.get(twin, {}).get(i)) is not None for twin in IF_COUNTER32_TWINS.values() for i in indexes
+    )
 
 
 def interfaces_from_columns(columns: Columns) -> dict[int, Interface]:

@@ -8,6 +8,7 @@ from collectors.snmp_modules import (
     SYS_NAME,
     SYS_UPTIME,
     counters_from_columns,
+    hc_complete,
     interface_samples,
     interfaces_from_columns,
     system_samples,
@@ -125,3 +126,12 @@ def test_system_values_give_uptime_and_info() -> None:
         Sample("device_uptime_seconds", Labels(), 1234.56, T0),
         Sample("device_info", Labels(sysname="rtr-east-01", sysdescr="Cisco IOS XE"), 1.0, T0),
     ]
+
+
+def test_hc_complete_only_when_every_interface_has_every_64_bit_twin() -> None:
+    every_twin = {twin: {1: 10, 2: 20} for twin in ("hc_in_octets", "hc_out_octets", "hc_in_ucast", "hc_out_ucast")}
+    assert hc_complete({"oper_status": {1: 1, 2: 1}, **every_twin}) is True
+    one_short = {**every_twin, "hc_in_ucast": {1: 10}}  # interface 2 has no 64-bit unicast counter
+    assert hc_complete({"oper_status": {1: 1, 2: 1}, **one_short}) is False
+    assert hc_complete({"oper_status": {1: 1}, "in_octets": {1: 5}}) is False  # no ifXTable at all
+    assert hc_complete({}) is False
