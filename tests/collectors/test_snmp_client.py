@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import subprocess
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -313,10 +316,11 @@ async def _walk_error(client: SnmpClient, agent: Agent, **options: Any) -> SnmpE
     return caught.value
 
 
-def test_values_become_plain_python_with_counter64_exact(agent: Agent) -> None:
+@pytest.mark.parametrize("auth", [V2C, SHA_AES128], ids=repr)
+def test_values_become_plain_python_with_counter64_exact(agent: Agent, auth: SnmpAuth) -> None:
     async def scenario(client: SnmpClient) -> tuple[list[tuple[str, object]], dict[str, object]]:
-        rows = await client.walk("127.0.0.1", agent.port, SHA_AES128, TYPES)
-        values = await client.get("127.0.0.1", agent.port, V2C, [f"{TYPES}.1.0", f"{TYPES}.4.0"])
+        rows = await client.walk("127.0.0.1", agent.port, auth, TYPES)
+        values = await client.get("127.0.0.1", agent.port, auth, [f"{TYPES}.1.0", f"{TYPES}.4.0"])
         return rows, values
 
     rows, values = run(scenario)
@@ -332,7 +336,90 @@ def test_v1_cannot_carry_counter64(agent: Agent) -> None:
     rows = run(lambda client: client.walk("127.0.0.1", agent.port, V1, TYPES))
 
     assert error.cause == "no_such"
-    assert [oid for oid, _ in rows] == [f"{TYPES}.{index}.0" for index in range(2, len(TYPED_VALUES) + 1)]
+    expected = [(f"{TYPES}.{index}.0", value) for index, (_, _, value) in enumerate(TYPED_VALUES, start=1)]
+    assert rows == expected[1:]  # every other type as over v2c (the IpAddress a dotted string too)
+
+
+IF_TABLE_STATIC_COLUMNS = [f"1.3.6.1.2.1.2.2.1.{column}" for column in range(1, 10)]  # ifIndex .. ifLastChange
+SYS_OR_DESCR = f"{SYSTEM}.9.1.3"  # more rows than the agent has interfaces
+
+
+@pytest.mark.parametrize("auth", [V2C, V1, SHA_AES128], ids=repr)
+def test_walk_columns_equals_the_walk_of_each_column(agent: Agent, auth: SnmpAuth) -> None:
+    roots = [*IF_TABLE_STATIC_COLUMNS, SYS_OR_DESCR]
+
+    async def scenario(client: SnmpClient) -> tuple[dict[str, Any], dict[str, Any]]:
+        together = await client.walk_columns("127.0.0.1", agent.port, auth, roots, max_repetitions=3)
+        alone = {root: await client.walk("127.0.0.1", agent.port, auth, root) for root in roots}
+        return together, alone
+
+    together, alone = run(scenario)
+
+    assert list(together) == roots
+    assert together == alone
+    assert [len(rows) > 0 for rows in together.values()] == [True] * len(roots)
+    assert together[IF_TABLE_STATIC_COLUMNS[1]][0] == ("1.3.6.1.2.1.2.2.1.2.1", b"lo")  # ifDescr.1
+
+
+def test_walk_columns_with_one_repetition_pages_through_every_column(agent: Agent) -> None:
+    async def scenario(client: SnmpClient) -> tuple[dict[str, Any], dict[str, Any]]:
+        roots = [*IF_TABLE_STATIC_COLUMNS, SYS_OR_DESCR]
+        one = await client.walk_columns("127.0.0.1", agent.port, V2C, roots, max_repetitions=1)
+        many = await client.walk_columns("127.0.0.1", agent.port, V2C, roots, max_repetitions=50)
+        return one, many
+
+    one, many = run(scenario)
+
+    assert one == many
+
+
+@pytest.mark.parametrize("auth", [V2C, V1], ids=repr)
+def test_walk_columns_leaves_missing_roots_empty_beside_others_of_any_length(agent: Agent, auth: SnmpAuth) -> None:
+    roots = [f"{SYSTEM}.99", ".1.3.6.1.2.1.2.2.1.2", SYSTEM, "1.3.6.1.9.9", TYPES]
+
+    async def scenario(client: SnmpClient) -> tuple[dict[str, Any], dict[str, Any]]:
+        together = await client.walk_columns("127.0.0.1", agent.port, auth, roots, max_repetitions=4)
+        alone = {root.removeprefix("."): await client.walk("127.0.0.1", agent.port, auth, root) for root in roots}
+        return together, alone
+
+    together, alone = run(scenario)
+
+    assert list(together) == [root.removeprefix(".") for root in roots]
+    assert together[f"{SYSTEM}.99"] == together["1.3.6.1.9.9"] == []
+    without_uptime = {root: [row for row in rows if row[0] != SYS_UPTIME] for root, rows in together.items()}
+    assert without_uptime == {root: [row for row in rows if row[0] != SYS_UPTIME] for root, rows in alone.items()}
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (b"\x30\x05garbage", "byte 7: 2 bytes after the message"),
+        (bytes.fromhex("300b020101040178a2030201"), "byte 2: content of 11 bytes runs past the end (10 left)"),
+        (b"\x00\x00", "byte 0: expected the message SEQUENCE (tag 0x30), found tag 0x00"),
+    ],
+)
+def test_an_answer_that_is_not_snmp_is_malformed_with_the_decoder_message(answer: bytes, problem: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+        def answer_everything() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    _, peer = sock.recvfrom(65535)
+                    sock.sendto(answer, peer)
+
+        threading.Thread(target=answer_everything, daemon=True).start()
+
+        async def scenario(client: SnmpClient) -> SnmpError:
+            with pytest.raises(SnmpError) as caught:
+                await client.get("127.0.0.1", port, V2C, [SYS_UPTIME], timeout=0.3, retries=0)
+            return caught.value
+
+        error = run(scenario)
+
+    assert error.cause == "malformed"
+    assert str(error) == f"SNMP 127.0.0.1:{port}: the answer is not SNMP ({problem}) (v2c community)"
 
 
 def test_concurrent_requests_over_one_engine_all_answer(agent: Agent) -> None:
