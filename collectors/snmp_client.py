@@ -13,9 +13,15 @@ Value mapping (agent type -> Python):
 noSuchObject/noSuchInstance (v2c/v3) and noSuchName (v1) are errors with cause "no_such", unless
 `get(..., allow_missing=True)` leaves such OIDs out; endOfMibView ends a walk.
 
-Engine: pysnmp 7.1 v3arch hlapi on asyncio; one `SnmpEngine` per client, created in (and bound to)
-the running loop. A limit of that engine: it holds one USM entry per user name, so the same v3 user
-name with different keys on different devices must not be queried concurrently.
+Engine, per version, both on the running asyncio loop (a client binds to the loop it is created in):
+- v1/v2c: pysnmp's lean v1arch dispatcher (sockets, request IDs, retries, timeouts) with answers
+  decoded by our own `snmp_ber` straight into plain values — decoding with pyasn1 was 80 % of the
+  poller's CPU. An answer that does not decode gives cause "malformed" with the decoder's message.
+- v3: pysnmp's v3arch engine (USM, engine discovery, time windows), one `SnmpEngine` per client. A
+  limit of that engine: it holds one USM entry per user name, so the same v3 user name with
+  different keys on different devices must not be queried concurrently.
+Transport targets are resolved once per (address, timeout, retries) and kept.
+`walk_columns` walks the columns of a table together: one GETBULK carries every open column.
 """
 
 from __future__ import annotations
