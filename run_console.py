@@ -117,6 +117,7 @@ def collect_once(path: Path, target: str | None, out: TextIO, err: TextIO) -> in
         sink=_NullSink(),
         clock=clock,
         metrics=prometheus_client.CollectorRegistry(),
+        links=loaded.inventory.links,
     )
 
     async def once() -> list[Sample]:
@@ -227,6 +228,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
         sink=store,
         clock=clock,
         metrics=metrics,
+        links=settings.inventory.links,
     )
     loop = asyncio.new_event_loop()
     scheduler.start(loop)

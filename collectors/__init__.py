@@ -11,13 +11,19 @@ from collectors.base import (
     CollectorRegistry,
     SnmpClientProvider,
 )
+from collectors.exporter import create_exporter_collector
 from collectors.host import create_host_collector
+from collectors.probes import create_http_collector, create_ping_collector, create_tcp_collector
 from collectors.scheduler import SampleSink, Scheduler
 from collectors.snmp import create_snmp_collector
 
 COLLECTOR_KINDS: CollectorRegistry = {
     "host": create_host_collector,
     "snmp": create_snmp_collector,
+    "exporter": create_exporter_collector,
+    "ping": create_ping_collector,
+    "tcp": create_tcp_collector,
+    "http": create_http_collector,
 }
 
 __all__ = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from model import Clock, Sample, Target
 
 if TYPE_CHECKING:  # collectors.snmp_client imports this module: import it lazily at run time
+    from collectors.probes.icmp import IcmpProvider
     from collectors.snmp_client import SnmpClient
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "CollectorDeps",
     "CollectorFactory",
     "CollectorRegistry",
+    "MetricMetadata",
     "SnmpClientProvider",
 ]
 
@@ -30,12 +33,17 @@ log = logging.getLogger(__name__)
 
 
 class CollectError(Exception):
-    """A collection failed. The message is what the user sees; raise it `from` the cause."""
+    """A collection failed. The message is what the user sees; raise it `from` the cause.
 
-    def __init__(self, message: str, *, cause: str = "error") -> None:
+    `samples` (metric-specific labels only, as `collect()` returns them) are still stored with the
+    target down: a failed probe's `probe_success 0` and its details."""
+
+    def __init__(self, message: str, *, cause: str = "error", samples: tuple[Sample, ...] = ()) -> None:
         super().__init__(message)
         self.cause = cause
         """A short machine-readable cause: timeout, refused, auth, malformed, error ..."""
+        self.samples = samples
+        """What the failed collection still measured; the target's labels are added by the runner."""
 
 
 class Collector(Protocol):
@@ -82,6 +90,34 @@ class SnmpClientProvider:
             log.debug("dropping the SNMP client of a closed loop: %s", error)
 
 
+class MetricMetadata:
+    """Type and help text of metric families as exporters declare them, shared by every collector
+    that learns them (thread-safe). Keyed by family name as prometheus_client's parsers name
+    families: a counter's family is its name without `_total`; histogram and summary families
+    without `_bucket`, `_sum`, `_count`. Types are prometheus_client's (`counter`, `gauge`,
+    `histogram`, `summary`, `info`, `stateset`, `gaugehistogram`, `unknown`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[str, str]] = {}
+
+    def update(self, entries: Mapping[str, tuple[str, str]]) -> None:
+        """Add or replace `family name -> (type, help)` entries (the latest declaration wins)."""
+        with self._lock:
+            self._entries.update(entries)
+
+    def get(self, name: str) -> tuple[str, str] | None:
+        """(type, help) of family `name`, or None when no exporter declared it."""
+        with self._lock:
+            return self._entries.get(name)
+
+
+def _icmp_provider() -> IcmpProvider:
+    from collectors.probes.icmp import IcmpProvider  # the probes import this module: import it lazily
+
+    return IcmpProvider()
+
+
 @dataclass(frozen=True, slots=True)
 class CollectorDeps:
     """What the composition root hands every collector factory."""
@@ -89,6 +125,10 @@ class CollectorDeps:
     clock: Clock
     snmp: SnmpClientProvider = field(default_factory=SnmpClientProvider)
     """The SNMP client shared by every SNMP target."""
+    icmp: IcmpProvider = field(default_factory=_icmp_provider)
+    """The ICMP pinger shared by every `ping:` target (chosen on first use)."""
+    metadata: MetricMetadata = field(default_factory=MetricMetadata)
+    """Metric types and help texts learnt from exporters (filled by the exporter collector)."""
 
 
 CollectorFactory = Callable[[CollectorDeps], Collector]

@@ -7,7 +7,8 @@ timeout, attaches the target's labels to every sample and writes the health samp
   collector returned), labelled with the target's labels plus `collector=<kind>`;
 - the error text and its cause in `TargetHealth` (`timeout`, a `CollectError.cause`, or `bug`).
 
-Label attachment follows Prometheus' `honor_labels: false`: the target's labels (identity labels
+Label attachment follows Prometheus' `honor_labels` (a spec with `honor_labels=True`, the exporter's,
+lets the sample's labels win; see `attach_target_labels`); by default (`false`) the target's labels (identity labels
 `target`, `site`, `system`, `role` and the device's own labels) always win; a sample label with the same
 name is kept under `exported_<name>` (with more `exported_` prefixes while that name is taken).
 """
@@ -86,15 +87,19 @@ class _Outcome:
     cause: str | None = None
 
 
-def attach_target_labels(sample_labels: Labels, target_labels: Labels) -> Labels:
-    """The sample's labels with the target's added, as Prometheus does with `honor_labels: false`.
+def attach_target_labels(sample_labels: Labels, target_labels: Labels, *, honor_labels: bool = False) -> Labels:
+    """The sample's labels with the target's added, as Prometheus does with `honor_labels`.
 
-    Target labels always win. A conflicting sample label moves to `exported_<name>`, prefixed again
-    while that name is already taken, so no value is lost: `{target="x"}` scraped from target `web-01`
-    becomes `{exported_target="x", target="web-01", ...}`.
+    With `honor_labels=True` the sample's labels win: a target label whose name the sample already
+    has is not added to that sample. Otherwise (the default) target labels always win: a conflicting
+    sample label moves to `exported_<name>`, prefixed again while that name is already taken, so no
+    value is lost: `{target="x"}` scraped from target `web-01` becomes
+    `{exported_target="x", target="web-01", ...}`.
     """
     if not any(name in sample_labels for name in target_labels):
         return sample_labels.merge(target_labels)
+    if honor_labels:
+        return target_labels.merge(sample_labels)
     merged = dict(sample_labels)
     conflicts = [(name, merged[name]) for name in target_labels if name in merged]
     merged.update(target_labels)
@@ -126,6 +131,7 @@ class TargetRunner:
         self._clock = clock
         self._health = TargetHealth(key=target.key)
         self._health_labels = target.labels.merge({"collector": target.spec.kind})
+        self._honor_labels = bool(getattr(target.spec, "honor_labels", False))
 
     @property
     def target(self) -> Target:
@@ -140,8 +146,9 @@ class TargetRunner:
         """Collect the target once under its timeout; never raises for a collector failure.
 
         Timeout: up=0, error `timed out after <timeout>s`, cause `timeout`. CollectError: up=0, its
-        message and `.cause`. Any other exception: up=0, `unexpected error: <Type>: <message>`, cause
-        `bug`, logged with its traceback. Cancellation propagates.
+        message and `.cause`, its `.samples` kept (target labels attached). Any other exception:
+        up=0, `unexpected error: <Type>: <message>`, cause `bug`, logged with its traceback.
+        Cancellation propagates.
         """
         ts = self._clock.now()
         started = self._clock.monotonic()
@@ -164,10 +171,13 @@ class TargetRunner:
             async with deadline:
                 raw = await self._collector.collect(target)
             labels = target.labels
-            return _Outcome([s._replace(labels=attach_target_labels(s.labels, labels)) for s in raw])
+            honor = self._honor_labels
+            attached = [s._replace(labels=attach_target_labels(s.labels, labels, honor_labels=honor)) for s in raw]
+            return _Outcome(attached)
         except CollectError as exc:
             log.debug("%s failed (%s): %s", target.key, exc.cause, exc)
-            return _Outcome([], str(exc), exc.cause)
+            kept = [s._replace(labels=attach_target_labels(s.labels, target.labels)) for s in exc.samples]
+            return _Outcome(kept, str(exc), exc.cause)
         except TimeoutError as exc:
             if deadline.expired():
                 log.debug("%s timed out after %ss", target.key, timeout)

@@ -35,10 +35,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -50,7 +51,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from collectors.base import CollectorDeps, CollectorRegistry
 from collectors.health import RunResult, TargetHealth, TargetRunner
-from model import Clock, Sample, Target, TargetState
+from collectors.topology import Reachability
+from model import Clock, Link, Sample, Target, TargetState
 
 __all__ = [
     "HEARTBEAT_INTERVAL",
@@ -153,6 +155,12 @@ class _Metrics:
             ["target", "collector", "reason"],
             registry=registry,
         )
+        self.unreachable_skips = prometheus_client.Counter(
+            "scheduler_unreachable_skips_total",
+            "Runs left out on purpose because the target's device is unreachable (backing off).",
+            ["target", "collector"],
+            registry=registry,
+        )
         self.sink_errors = prometheus_client.Counter(
             "scheduler_sink_errors_total", "Exceptions raised by the sample sink.", registry=registry
         )
@@ -186,6 +194,7 @@ class _Metrics:
         self.runs.labels(target=target.name, collector=target.spec.kind)
         for reason in ("missed", "late"):
             self.skipped.labels(target=target.name, collector=target.spec.kind, reason=reason)
+        self.unreachable_skips.labels(target=target.name, collector=target.spec.kind)
 
 
 @dataclass(slots=True)
@@ -193,10 +202,34 @@ class _Slots:
     first: float
     interval: float
     last: int = -1
+    retry_slot: int | None = None
+    """While the device is unreachable: the next slot that runs (the ones before are left out)."""
+    retry_step: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _StateChange:
+    """A target state to record; `seq` orders changes decided on the loop (a later one wins)."""
+
+    key: str
+    state: TargetState
+    ts: float
+    cause: str
+    seq: int
+
+
+UNREACHABLE_RETRY_CAP = 300.0
+"""While unreachable, a target backs off 2, 4, 8 ... slots up to this many seconds between runs."""
 
 
 class Scheduler:
     """Runs every target's collector on its interval and delivers samples and state changes to a sink.
+
+    A failing target whose device has no reachable path (`links` and the devices' `parents`, see
+    collectors/topology.py) is recorded UNREACHABLE instead of DOWN, carries
+    `target_unreachable 1`, and backs off: its runs are left out for 2, 4, 8 ... slots (up to
+    `UNREACHABLE_RETRY_CAP` seconds), with `up 0` and `target_unreachable 1` still written for each
+    slot left out, until a path is back; a target that recovers or becomes reachable runs at once.
 
     One collector instance per target, built by `registry[target.spec.kind](deps)`. Raises ValueError
     for a duplicate target key or an unregistered kind, TypeError for a sync collector.
@@ -213,6 +246,7 @@ class Scheduler:
         sink: SampleSink,
         clock: Clock,
         metrics: prometheus_client.CollectorRegistry,
+        links: Sequence[Link] = (),
     ) -> None:
         self._runners: dict[str, TargetRunner] = {}
         for target in targets:
@@ -227,7 +261,10 @@ class Scheduler:
         self._metrics = _Metrics(metrics)
         for runner in self._runners.values():
             self._metrics.initialise(runner.target)
-        self._recorded: dict[str, TargetState] = {}
+        self._reachability = Reachability((target.device for target in targets), links)
+        self._recorded: dict[str, tuple[TargetState, int]] = {}
+        self._state_lock = threading.Lock()
+        self._state_seq = 0
         self._slots: dict[str, _Slots] = {}
         self._aps: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -320,6 +357,16 @@ class Scheduler:
         """A read-only snapshot `Target.key -> TargetHealth` of every target (safe from any thread)."""
         return MappingProxyType({key: runner.health for key, runner in self._runners.items()})
 
+    def states(self) -> Mapping[str, TargetState]:
+        """`Target.key -> TargetState` of every target as of its latest run (UNREACHABLE when it failed
+        and no path to its device is up). Read it on the scheduler's loop."""
+        return MappingProxyType(
+            {
+                key: self._reachability.state(runner.target.device.name, runner.health.up)
+                for key, runner in self._runners.items()
+            }
+        )
+
     def heartbeat_age(self) -> float:
         """Seconds since the loop's latest heartbeat (counted from `start()` until the first beat);
         infinite before `start()`. /healthz should fail when it exceeds a few heartbeat intervals."""
@@ -338,24 +385,66 @@ class Scheduler:
         results = await asyncio.gather(*(runner.run_once() for runner in self._runners.values()))
         samples: list[Sample] = []
         for result in results:
-            self._count_run(result)
-            samples.extend(result.samples)
+            self._reachability.observe(result.target, result.ok, result.samples)
+        for result in results:
+            judged, _ = self._judge(result, observed=True)
+            self._count_run(judged)
+            samples.extend(judged.samples)
         return samples
 
     async def run_target(self, key: str) -> RunResult:
         """Run one target now and deliver the run to the sink, as a scheduled run does (without slot
         accounting). Raises KeyError for an unknown `Target.key`. The sink call runs in a worker
         thread and completes even if this coroutine is cancelled."""
-        result = await self._runners[key].run_once()
+        result, changes = self._judge(await self._runners[key].run_once())
         self._count_run(result)
+        await asyncio.shield(self._deliver_soon(result.samples, changes))
+        return result
+
+    def _deliver_soon(self, samples: Sequence[Sample], changes: Sequence[_StateChange]) -> asyncio.Future[None]:
+        """Hand samples and state changes to the sink in a delivery thread; the future is done when
+        the sink has them."""
         # Deliveries have threads of their own: a sink that blocks (the store's queue is full) must
         # not take the default executor's threads from collectors that run blocking calls there.
         loop = asyncio.get_running_loop()
-        delivery = asyncio.ensure_future(loop.run_in_executor(self._delivery_pool, self._deliver, result))
+        delivery = asyncio.ensure_future(loop.run_in_executor(self._delivery_pool, self._deliver, samples, changes))
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)
-        await asyncio.shield(delivery)
-        return result
+        return delivery
+
+    def _judge(self, result: RunResult, *, observed: bool = False) -> tuple[RunResult, list[_StateChange]]:
+        """On the loop: feed the run to the topology, classify it (UP, DOWN or UNREACHABLE), add its
+        `target_unreachable` sample, and list the state changes to record — this target's, and, when
+        the run changed what is up, every failing target's that lost its last path with it."""
+        target, health = result.target, result.health
+        changed = False if observed else self._reachability.observe(target, result.ok, result.samples)
+        ts = health.last_run_ts if health.last_run_ts is not None else self._clock.now()
+        state = self._reachability.state(target.device.name, health.up)
+        flag = Sample(
+            "target_unreachable",
+            target.labels.merge({"collector": target.spec.kind}),
+            1.0 if state is TargetState.UNREACHABLE else 0.0,
+            ts,
+        )
+        changes = [self._change(target.key, state, ts, health)]
+        if changed:
+            # A failing target whose last path just went is unreachable from now on. The way back
+            # (reachable again) is only recorded by the target's own next run: until it answers or
+            # fails again, nobody saw it down.
+            for key, runner in self._runners.items():
+                if key == target.key or runner.health.up is not False:
+                    continue
+                if not self._reachability.reachable(runner.target.device.name):
+                    changes.append(self._change(key, TargetState.UNREACHABLE, ts, runner.health))
+        return replace(result, samples=(*result.samples, flag)), changes
+
+    def _change(self, key: str, state: TargetState, ts: float, health: TargetHealth) -> _StateChange:
+        self._state_seq += 1
+        if state is TargetState.UNREACHABLE:
+            cause = self._reachability.why_unreachable(self._runners[key].target.device.name)
+        else:
+            cause = health.last_error or ""
+        return _StateChange(key, state, ts, cause, self._state_seq)
 
     async def _run_scheduled(self, key: str) -> None:
         """The APScheduler job of one target: slot accounting, then `run_target`."""
@@ -365,6 +454,8 @@ class Scheduler:
         check = check_slot(first=slots.first, interval=slots.interval, now=self._clock.now(), previous_slot=slots.last)
         slots.last = check.slot
         self._count_skips(self._runners[key].target, check)
+        if self._backing_off(key, slots, check.slot):
+            return
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)
@@ -378,30 +469,53 @@ class Scheduler:
             if task is not None:
                 self._inflight.discard(task)
 
-    def _deliver(self, result: RunResult) -> None:
-        """Hand one run to the sink (in a worker thread): samples first, then a state change."""
-        key = result.target.key
-        try:
-            self._sink.append(result.samples)
-        except Exception:
-            self._metrics.sink_errors.inc()
-            log.exception("sink append failed for %s (%d samples lost)", key, len(result.samples))
-        health = result.health
-        state = health.state
-        if self._recorded.get(key) is state:
-            return
-        cause = health.last_error or ""
-        try:
-            self._sink.record_state(key, state, health.last_run_ts or 0.0, cause)
-        except Exception:
-            self._metrics.sink_errors.inc()
-            log.exception("sink record_state failed for %s (retried with the next run)", key)
-            return
-        self._recorded[key] = state
-        if state is TargetState.UP:
-            log.info("%s is up", key)
-        else:
-            log.warning("%s is down (%s): %s", key, health.last_cause, cause)
+    def _deliver(self, samples: Sequence[Sample], changes: Sequence[_StateChange]) -> None:
+        """Hand one run to the sink (in a delivery thread): samples first, then state changes.
+        A change older than one already recorded for its target is dropped; a failed one is
+        retried with the target's next run."""
+        if samples:
+            try:
+                self._sink.append(samples)
+            except Exception:
+                self._metrics.sink_errors.inc()
+                log.exception("sink append failed (%d samples lost)", len(samples))
+        with self._state_lock:
+            for change in changes:
+                recorded = self._recorded.get(change.key)
+                if recorded is not None and (recorded[0] is change.state or recorded[1] > change.seq):
+                    continue
+                try:
+                    self._sink.record_state(change.key, change.state, change.ts, change.cause)
+                except Exception:
+                    self._metrics.sink_errors.inc()
+                    log.exception("sink record_state failed for %s (retried with the next run)", change.key)
+                    continue
+                self._recorded[change.key] = (change.state, change.seq)
+                if change.state is TargetState.UP:
+                    log.info("%s is up", change.key)
+                else:
+                    log.warning("%s is %s: %s", change.key, change.state.value, change.cause)
+
+    def _backing_off(self, key: str, slots: _Slots, slot: int) -> bool:
+        """True when this slot is left out because the target failed and its device is still
+        unreachable (then `up 0` and `target_unreachable 1` are written for the slot instead)."""
+        runner = self._runners[key]
+        target = runner.target
+        if runner.health.up is not False or self._reachability.reachable(target.device.name):
+            slots.retry_slot, slots.retry_step = None, 2
+            return False
+        if slots.retry_slot is None:
+            slots.retry_slot, slots.retry_step = slot + 1, 2
+        if slot >= slots.retry_slot:
+            cap = max(1, math.ceil(UNREACHABLE_RETRY_CAP / slots.interval))
+            slots.retry_slot = slot + slots.retry_step
+            slots.retry_step = min(slots.retry_step * 2, cap)
+            return False
+        self._metrics.unreachable_skips.labels(target=target.name, collector=target.spec.kind).inc()
+        labels = target.labels.merge({"collector": target.spec.kind})
+        now = self._clock.now()
+        self._deliver_soon([Sample("up", labels, 0.0, now), Sample("target_unreachable", labels, 1.0, now)], ())
+        return True
 
     def _count_run(self, result: RunResult) -> None:
         target = result.target

@@ -42,8 +42,10 @@ class Validated:
 
 def check_references(parts: Validated) -> list[Finding]:
     """Every cross-field problem: duplicate site, system and device ids; devices naming an undefined
-    site, system or parent; parent cycles; collector timeouts not shorter than their interval;
-    SNMP credentials that do not fit the SNMP version; duplicate link names; link ends on undefined
+    site, system or parent; parents (of devices and links) naming neither a device nor a link; link
+    names that are device names; parent cycles; collector timeouts not shorter than their interval;
+    SNMP credentials that do not fit the SNMP version; exporter settings that do not fit together
+    (credentials, TLS certificate and key, relabel actions); duplicate link names; link ends on undefined
     devices, on devices whose interfaces are not read over SNMP, or on an interface another link
     end already uses."""
     return [
@@ -53,9 +55,11 @@ def check_references(parts: Validated) -> list[Finding]:
         *_undefined(parts, "site", parts.sites),
         *_undefined(parts, "system", parts.systems),
         *_unknown_parents(parts),
-        *_cycles(parts.devices),
+        *_link_names_that_are_device_names(parts),
+        *_cycles(parts),
         *_timeouts(parts.devices),
         *_snmp_credentials(parts.devices),
+        *_exporter_settings(parts.devices),
         *_duplicates("links", "name", [(index, link.name) for index, link in parts.links]),
         *_link_devices(parts),
         *_link_interfaces(parts.links),
@@ -87,29 +91,52 @@ def _undefined(
 
 
 def _unknown_parents(parts: Validated) -> Iterator[Finding]:
-    names = {device.name for _, device in parts.devices} | parts.unchecked_names
-    for index, device in parts.devices:
-        for position, parent in enumerate(device.parents):
+    """Parents (of devices and of links) that name neither a device nor a link."""
+    names = {device.name for _, device in parts.devices} | {link.name for _, link in parts.links}
+    names |= parts.unchecked_names
+    for section, index, parents in _parent_lists(parts):
+        for position, parent in enumerate(parents):
             if parent not in names:
-                yield Finding(("devices", index, "parents", position), f'"{parent}" is not a defined device')
+                yield Finding((section, index, "parents", position), f'"{parent}" is not a defined device or link')
 
 
-def _cycles(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator[Finding]:
-    """One finding per parent cycle found, at the cycle's device that comes first in the file, the
-    cycle written from that device through its parents: `cycle web-01 -> sw-01 -> web-01`."""
-    index_of: dict[str, int] = {}
+def _link_names_that_are_device_names(parts: Validated) -> Iterator[Finding]:
+    """A parent names a device or a link: the two must not share a name."""
+    devices = {device.name for _, device in parts.devices}
+    for index, link in parts.links:
+        if link.name in devices:
+            yield Finding(("links", index, "name"), f'"{link.name}" is also a device name (parents name either)')
+
+
+def _parent_lists(parts: Validated) -> Iterator[tuple[str, int, tuple[str, ...]]]:
+    """(section, index, parents) of every device, then every link."""
+    for index, device in parts.devices:
+        yield "devices", index, device.parents
+    for index, link in parts.links:
+        yield "links", index, link.parents
+
+
+def _cycles(parts: Validated) -> Iterator[Finding]:
+    """One finding per parent cycle (through devices and links) found, at the cycle's entry that
+    comes first in the file (devices before links), the cycle written from it through its parents:
+    `cycle web-01 -> sw-01 -> web-01`."""
+    place: dict[str, tuple[str, int]] = {}
     parents: dict[str, tuple[str, ...]] = {}
-    for index, device in devices:
-        index_of.setdefault(device.name, index)
-        parents.setdefault(device.name, device.parents)
+    entries = [("devices", index, device.name, device.parents) for index, device in parts.devices]
+    entries += [("links", index, link.name, link.parents) for index, link in parts.links]
+    for section, index, name, entry_parents in entries:
+        place.setdefault(name, (section, index))
+        parents.setdefault(name, entry_parents)
+    order = {name: (section == "links", index) for name, (section, index) in place.items()}
     reported: set[frozenset[str]] = set()
     for cycle in _find_cycles(parents):
         if frozenset(cycle) in reported:
             continue
         reported.add(frozenset(cycle))
-        start = min(range(len(cycle)), key=lambda i: index_of[cycle[i]])
+        start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
         path = [*cycle[start:], *cycle[:start], cycle[start]]
-        yield Finding(("devices", index_of[path[0]], "parents"), f"cycle {' -> '.join(path)}")
+        section, index = place[path[0]]
+        yield Finding((section, index, "parents"), f"cycle {' -> '.join(path)}")
 
 
 def _find_cycles(parents: dict[str, tuple[str, ...]]) -> Iterator[list[str]]:
@@ -138,11 +165,13 @@ def _find_cycles(parents: dict[str, tuple[str, ...]]) -> Iterator[list[str]]:
 def _timeouts(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator[Finding]:
     for index, device in devices:
         for kind, collector in device.collectors.entries():
-            if collector.timeout >= collector.interval:
+            margin = collector.timeout_margin
+            if collector.timeout >= collector.interval or collector.timeout > collector.interval - margin:
+                leave = f" by at least {format_duration(margin)}" if margin else ""
                 yield Finding(
                     ("devices", index, "collectors", kind, "timeout"),
                     f"{format_duration(collector.timeout)} must be less than the interval "
-                    f"{format_duration(collector.interval)}",
+                    f"{format_duration(collector.interval)}{leave}",
                 )
 
 
@@ -166,6 +195,30 @@ def _snmp_credentials(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator
                 yield Finding((*path, "community"), "is for SNMP versions 1 and 2c (this device uses 3)")
             if snmp.priv is not None and snmp.auth is None:
                 yield Finding((*path, "priv"), "needs auth: SNMPv3 has no privacy without authentication")
+
+
+def _exporter_settings(devices: Sequence[tuple[int, DeviceSettings]]) -> Iterator[Finding]:
+    """One kind of credentials; a client certificate needs its key (and the key its certificate);
+    `replace` needs a `target_label`; `labeldrop` takes only a `regex` (as Prometheus)."""
+    for index, device in devices:
+        exporter = device.collectors.exporter
+        if exporter is None:
+            continue
+        path = ("devices", index, "collectors", "exporter")
+        if exporter.bearer_token is not None and exporter.basic_auth is not None:
+            yield Finding((*path, "basic_auth"), "cannot be used together with bearer_token")
+        tls = exporter.tls
+        if (tls.cert_file is None) != (tls.key_file is None):
+            missing, given = ("key_file", "cert_file") if tls.key_file is None else ("cert_file", "key_file")
+            yield Finding((*path, "tls", given), f"needs {missing} as well")
+        for position, rule in enumerate(exporter.metric_relabel_configs):
+            where = (*path, "metric_relabel_configs", position)
+            if rule.action == "replace" and rule.target_label is None:
+                yield Finding((*where, "target_label"), "is required for action replace", missing=True)
+            if rule.action == "labeldrop":
+                for field in ("source_labels", "target_label"):
+                    if getattr(rule, field):
+                        yield Finding((*where, field), "is not used by action labeldrop (only regex is)")
 
 
 def _link_devices(parts: Validated) -> Iterator[Finding]:

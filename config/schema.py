@@ -14,6 +14,7 @@ import ipaddress
 import math
 import os
 import re
+import urllib.parse
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     StrictInt,
     ValidationInfo,
     field_validator,
@@ -39,17 +41,26 @@ from config.secrets import resolve_secret
 from model.samples import LABEL_NAME_RE
 
 __all__ = [
+    "PROBE_TIMEOUT_MARGIN",
     "RESERVED_LABELS",
     "Bandwidth",
+    "BasicAuthSettings",
+    "ByteSize",
     "CollectorSettings",
     "CollectorsSettings",
     "ConfigDocument",
     "ConsoleSettings",
     "DeviceSettings",
     "Duration",
+    "ExporterCollectorSettings",
+    "ExporterTlsSettings",
     "HostCollectorSettings",
+    "HttpProbeSettings",
+    "HttpTlsSettings",
     "LinkEndSettings",
     "LinkSettings",
+    "PingProbeSettings",
+    "RelabelSettings",
     "RetentionSettings",
     "SiteSettings",
     "SnmpAuthSettings",
@@ -57,6 +68,7 @@ __all__ = [
     "SnmpPrivSettings",
     "StoreSettings",
     "SystemSettings",
+    "TcpProbeSettings",
     "ValidationContext",
     "parse_bandwidth",
 ]
@@ -299,6 +311,8 @@ class CollectorSettings(_Strict):
     """What every collector kind has: run interval and per-run timeout (seconds)."""
 
     kind: ClassVar[str]
+    timeout_margin: ClassVar[float] = 0.0
+    """Seconds `timeout` must leave of `interval` (besides being shorter): see `config.checks`."""
 
     interval: Duration = parse_duration("15s")
     timeout: Duration = parse_duration("10s")
@@ -383,12 +397,272 @@ class SnmpCollectorSettings(CollectorSettings):
         )
 
 
+PROBE_TIMEOUT_MARGIN = 0.5
+"""Seconds a probe's `timeout` must leave of its interval (`config.checks`); the scheduler's own
+deadline for a probe run is the probe's timeout plus this margin, so the probe reports first."""
+
+
+def _check_regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as error:
+        raise ValueError(f"{show(text)} is not a valid regular expression: {error}") from None
+    return text
+
+
+def _check_http_url(text: str) -> str:
+    problem = ValueError(f"{show(text)} is not an http:// or https:// URL with a host")
+    parts = urllib.parse.urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _is_host(parts.hostname):
+        raise problem
+    return text
+
+
+Regex = Annotated[str, Field(min_length=1), AfterValidator(_check_regex)]
+HttpUrlText = Annotated[str, AfterValidator(_check_http_url)]
+StatusCode = Annotated[StrictInt, Field(ge=100, le=599)]
+
+
+class _ProbeSettings(CollectorSettings):
+    """What every probe has: `interval` (default 30s) and the probe's own `timeout` (default 10s),
+    which must leave `PROBE_TIMEOUT_MARGIN` of the interval (`config.checks`)."""
+
+    timeout_margin: ClassVar[float] = PROBE_TIMEOUT_MARGIN
+    interval: Duration = parse_duration("30s")
+
+    def _times(self) -> dict[str, float]:
+        run_timeout = self.timeout + PROBE_TIMEOUT_MARGIN
+        return {"interval": self.interval, "timeout": run_timeout, "probe_timeout": self.timeout}
+
+
+class PingProbeSettings(_ProbeSettings):
+    """`ping:` ICMP echo to the device's address: `packets` requests `packet_interval` apart."""
+
+    kind: ClassVar[str] = "ping"
+
+    packets: Annotated[StrictInt, Field(ge=1, le=100)] = 3
+    packet_interval: Duration = parse_duration("200ms")
+
+    def spec(self) -> model.PingProbeSpec:
+        return model.PingProbeSpec(
+            kind=self.kind, **self._times(), packets=self.packets, packet_interval=self.packet_interval
+        )
+
+
+class TcpProbeSettings(_ProbeSettings):
+    """`tcp:` a TCP connect to the device's address on `port`; then TLS (`tls: true`), `send` and
+    `expect` (a regular expression searched in what the peer answers), each optional."""
+
+    kind: ClassVar[str] = "tcp"
+
+    port: Annotated[StrictInt, Field(ge=1, le=65535)]
+    send: NonEmpty | None = None
+    expect: Regex | None = None
+    tls: StrictBool = False
+
+    def spec(self) -> model.TcpProbeSpec:
+        return model.TcpProbeSpec(
+            kind=self.kind, **self._times(), port=self.port, send=self.send, expect=self.expect, tls=self.tls
+        )
+
+
+class HttpTlsSettings(_Strict):
+    """`tls:` of an HTTP probe. `ca_file` (PEM) is resolved against the config file's directory and
+    must exist; without it the system's CAs are trusted."""
+
+    ca_file: Path | None = None
+    insecure_skip_verify: StrictBool = False
+
+    @field_validator("ca_file", mode="before")
+    @classmethod
+    def _existing_file(cls, value: object, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"expected a file path, got {kind_of(value)}")
+        path = _context(info).base_dir / value
+        if not path.is_file():
+            raise ValueError(f"{show(value)} is not a file")
+        return path.resolve()
+
+
+class HttpProbeSettings(_ProbeSettings):
+    """`http:` one HTTP(S) request to `url` (its host as written, not the device's address).
+    `valid_status_codes` empty means any 2xx."""
+
+    kind: ClassVar[str] = "http"
+
+    url: HttpUrlText
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] = "GET"
+    valid_status_codes: tuple[StatusCode, ...] = ()
+    body_regex: Regex | None = None
+    body_regex_not: Regex | None = None
+    follow_redirects: StrictBool = True
+    max_redirects: Annotated[StrictInt, Field(ge=0, le=100)] = 10
+    tls: HttpTlsSettings = Field(default_factory=HttpTlsSettings)
+    headers: Mapping[NonEmpty, str] = Field(default_factory=dict)
+    body_size_limit: Annotated[StrictInt, Field(ge=1)] = 1_048_576
+
+    def spec(self) -> model.HttpProbeSpec:
+        return model.HttpProbeSpec(
+            kind=self.kind,
+            **self._times(),
+            url=self.url,
+            method=self.method,
+            valid_status_codes=self.valid_status_codes,
+            body_regex=self.body_regex,
+            body_regex_not=self.body_regex_not,
+            follow_redirects=self.follow_redirects,
+            max_redirects=self.max_redirects,
+            ca_file=str(self.tls.ca_file) if self.tls.ca_file else None,
+            insecure_skip_verify=self.tls.insecure_skip_verify,
+            headers=tuple(self.headers.items()),
+            body_size_limit=self.body_size_limit,
+        )
+
+
+_BYTE_SIZE_RE = re.compile(r"([0-9]+) *(B|KiB|MiB|GiB)?")
+_BYTE_UNITS = {None: 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+
+def _bytes(value: object) -> int:
+    """A size in bytes: a whole number, or a string `512KiB`, `10MiB`, `1GiB`, `4096B`, `4096`."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"expected a size (e.g. 10MiB or a number of bytes), got {kind_of(value)}")
+    match = _BYTE_SIZE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if isinstance(value, str) and match is None:
+        raise ValueError(f"{show(value)} is not a size (e.g. 10MiB, 512KiB, or a number of bytes)")
+    size = value if isinstance(value, int) else int(match[1]) * _BYTE_UNITS[match[2]] if match else 0
+    if size <= 0:
+        raise ValueError(f"{show(value)} must be greater than 0")
+    return size
+
+
+ByteSize = Annotated[int, BeforeValidator(_bytes)]
+"""Bytes, written as a whole number or with a binary unit: `10MiB`, `512KiB`, `1GiB`."""
+
+
+def _config_file(value: object, info: ValidationInfo) -> str:
+    """A path relative to the config file's directory (or absolute) of a file that exists; held
+    as an absolute path."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a file path, got {kind_of(value)}")
+    path = _context(info).base_dir / value
+    if not path.is_file():
+        raise ValueError(f"{show(value)} is not a file")
+    return str(path.resolve())
+
+
+ConfigFile = Annotated[str, BeforeValidator(_config_file)]
+RelabelLabelName = Annotated[str, _matching(r"[a-zA-Z_][a-zA-Z0-9_]*", "label name")]
+
+
+def _check_target_label(text: str) -> str:
+    if "$" not in text and not LABEL_NAME_RE.fullmatch(text):
+        raise ValueError(f"{show(text)} is not a valid label name (must match [a-zA-Z_][a-zA-Z0-9_]*, or use $1)")
+    return text
+
+
+class ExporterTlsSettings(_Strict):
+    """`tls:` of an exporter: PEM files (relative to the config file's directory; they must exist),
+    `server_name` to send and verify instead of the URL's host. No `ca_file`: the system's CAs."""
+
+    ca_file: ConfigFile | None = None
+    cert_file: ConfigFile | None = None
+    key_file: ConfigFile | None = None
+    insecure_skip_verify: StrictBool = False
+    server_name: NonEmpty | None = None
+
+
+class BasicAuthSettings(_Strict):
+    """`basic_auth:` of an exporter: a user name and a password secret reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    username: NonEmpty
+    password: SecretRef
+
+
+class RelabelSettings(_Strict):
+    """One `metric_relabel_configs` entry, as in Prometheus (actions keep, drop, replace,
+    labeldrop). `regex` is a Python regular expression matched against the whole value."""
+
+    action: Literal["replace", "keep", "drop", "labeldrop"] = "replace"
+    source_labels: tuple[RelabelLabelName, ...] = ()
+    separator: str = ";"
+    regex: Regex = model.DEFAULT_RELABEL_REGEX
+    target_label: Annotated[str, AfterValidator(_check_target_label)] | None = None
+    replacement: str = "$1"
+
+    def rule(self) -> model.RelabelRule:
+        return model.RelabelRule(
+            action=model.RelabelAction(self.action),
+            source_labels=self.source_labels,
+            separator=self.separator,
+            regex=re.compile(self.regex, re.DOTALL),
+            target_label=self.target_label or "",
+            replacement=self.replacement,
+        )
+
+
+class ExporterCollectorSettings(CollectorSettings):
+    """`exporter:` a Prometheus exporter scraped at `url`. `timeout` bounds the whole scrape; the
+    run's own deadline (the scheduler's safety net) is 1 s later, at most the interval.
+    Cross-field rules (one kind of credentials, cert and key together, relabel actions'
+    fields): `config.checks`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    kind: ClassVar[str] = "exporter"
+
+    url: HttpUrlText
+    interval: Duration = parse_duration("30s")
+    honor_labels: StrictBool = False
+    honor_timestamps: StrictBool = True
+    body_size_limit: ByteSize = 10 * 2**20
+    tls: ExporterTlsSettings = Field(default_factory=ExporterTlsSettings)
+    bearer_token: SecretRef | None = None
+    basic_auth: BasicAuthSettings | None = None
+    metric_relabel_configs: tuple[RelabelSettings, ...] = ()
+
+    def spec(self) -> model.ExporterCollectorSpec:
+        tls = self.tls
+        return model.ExporterCollectorSpec(
+            kind=self.kind,
+            interval=self.interval,
+            timeout=min(self.interval, self.timeout + 1.0),
+            url=self.url,
+            scrape_timeout=self.timeout,
+            honor_labels=self.honor_labels,
+            honor_timestamps=self.honor_timestamps,
+            body_size_limit=self.body_size_limit,
+            tls=model.ExporterTls(
+                ca_file=tls.ca_file,
+                cert_file=tls.cert_file,
+                key_file=tls.key_file,
+                insecure_skip_verify=tls.insecure_skip_verify,
+                server_name=tls.server_name,
+            ),
+            bearer_token=self.bearer_token,
+            basic_auth_username=self.basic_auth.username if self.basic_auth else None,
+            basic_auth_password=self.basic_auth.password if self.basic_auth else None,
+            metric_relabel_configs=tuple(rule.rule() for rule in self.metric_relabel_configs),
+        )
+
+
 class CollectorsSettings(_Strict):
     """A device's `collectors:`, one optional key per collector kind (the key is the kind).
     An empty entry (`host:` with nothing after it) enables that collector with its defaults."""
 
     host: HostCollectorSettings | None = None
     snmp: SnmpCollectorSettings | None = None
+    ping: PingProbeSettings | None = None
+    tcp: TcpProbeSettings | None = None
+    http: HttpProbeSettings | None = None
+    exporter: ExporterCollectorSettings | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -432,6 +706,8 @@ class LinkSettings(_Strict):
     b: LinkEndSettings
     bandwidth: Bandwidth | None = None
     group: Identifier | None = None
+    parents: tuple[NonEmpty, ...] = ()
+    """What the link is reached through (devices or links), as a device's `parents`."""
 
     def link(self) -> model.Link:
         """The inventory's view of this link."""
@@ -441,6 +717,7 @@ class LinkSettings(_Strict):
             b=model.LinkEnd(device=self.b.device, interface=self.b.interface),
             bandwidth_bps=self.bandwidth,
             group=self.group,
+            parents=self.parents,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from model.relabel import RelabelRule
 from model.samples import Labels
 from model.secrets import Secret
 
@@ -16,15 +17,21 @@ __all__ = [
     "TARGET_LABELS",
     "CollectorSpec",
     "Device",
+    "ExporterCollectorSpec",
+    "ExporterTls",
     "HostCollectorSpec",
+    "HttpProbeSpec",
     "Inventory",
     "Link",
     "LinkEnd",
     "LinkInterface",
+    "PingProbeSpec",
+    "ProbeSpec",
     "Site",
     "SnmpCollectorSpec",
     "System",
     "Target",
+    "TcpProbeSpec",
 ]
 
 TARGET_LABELS = ("target", "site", "system", "role")
@@ -63,6 +70,8 @@ class Link:
     b: LinkEnd
     bandwidth_bps: int | None = None
     group: str | None = None
+    parents: tuple[str, ...] = ()
+    """What the link is reached through: names of devices or links (the near-end router, say)."""
 
     @property
     def ends(self) -> tuple[LinkEnd, LinkEnd]:
@@ -86,6 +95,53 @@ class CollectorSpec:
 @dataclass(frozen=True, slots=True)
 class HostCollectorSpec(CollectorSpec):
     """The host collector (psutil) has no settings beyond interval and timeout."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeSpec(CollectorSpec):
+    """What every reachability probe has. `timeout` (the run's, from CollectorSpec) is the safety net
+    of the scheduler; `probe_timeout` (seconds, shorter) is when the probe itself gives up and
+    reports `probe_success 0` with reason `timeout`."""
+
+    probe_timeout: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PingProbeSpec(ProbeSpec):
+    """ICMP echo to the device's address: `packets` echo requests, `packet_interval` seconds apart."""
+
+    packets: int = 3
+    packet_interval: float = 0.2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TcpProbeSpec(ProbeSpec):
+    """TCP connect to the device's address on `port`; then optionally TLS, `send` (text written as
+    is) and `expect` (a regex searched in what the peer sends, UTF-8 decoded, errors replaced)."""
+
+    port: int
+    send: str | None = None
+    expect: str | None = None
+    tls: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpProbeSpec(ProbeSpec):
+    """An HTTP(S) request to `url` (its host as written). `valid_status_codes` empty means 2xx.
+    `body_regex` must be found in the body, `body_regex_not` must not; only the first
+    `body_size_limit` bytes are read. `ca_file` is an absolute path (None: the system's CAs)."""
+
+    url: str
+    method: str = "GET"
+    valid_status_codes: tuple[int, ...] = ()
+    body_regex: str | None = None
+    body_regex_not: str | None = None
+    follow_redirects: bool = True
+    max_redirects: int = 10
+    ca_file: str | None = None
+    insecure_skip_verify: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+    body_size_limit: int = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +169,46 @@ class SnmpCollectorSpec(CollectorSpec):
     """This device's link ends (filled by the config loader from `Inventory.links`)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExporterTls:
+    """TLS settings of an exporter scrape. Files are absolute paths (None: the system's CAs, no
+    client certificate). `server_name` is the name sent (SNI) and checked in the certificate
+    instead of the URL's host."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_verify: bool = False
+    server_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExporterCollectorSpec(CollectorSpec):
+    """A Prometheus exporter scraped over HTTP(S) at `url`. `scrape_timeout` (seconds) bounds the
+    whole request; bodies over `body_size_limit` bytes (after gzip) are refused. Credentials are resolved
+    secrets: `bearer_token`, or `basic_auth_username` with `basic_auth_password`.
+    `metric_relabel_configs` apply in order to the exporter's own labels (and `__name__`), before
+    the target's labels are attached with `honor_labels` semantics."""
+
+    url: str
+    scrape_timeout: float
+    """Seconds the scrape may take before it gives up (cause `timeout`); `timeout`, the run's, is
+    the scheduler's safety net and a little longer."""
+    honor_labels: bool = False
+    honor_timestamps: bool = True
+    body_size_limit: int = 10 * 1024 * 1024
+    tls: ExporterTls = field(default_factory=ExporterTls)
+    bearer_token: Secret | None = None
+    basic_auth_username: str | None = None
+    basic_auth_password: Secret | None = None
+    metric_relabel_configs: tuple[RelabelRule, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
+    """A monitored device. `parents` names what it is reached through (devices or links): when none
+    of them is reachable and up, the device is unreachable rather than down."""
+
     name: str
     site: str
     system: str

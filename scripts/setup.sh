@@ -43,8 +43,10 @@ fi
 if ((with_test)); then
     # sqlite3: the CLI, to inspect a store in tests and by hand.
     # snmpd, snmp: net-snmp's agent and CLI, the real agent (and reference walker) of the SNMP tests.
+    # prometheus-node-exporter: the real exporter the exporter collector's tests scrape.
     # (chromium joins here when the browser tests do.)
-    apt_packages+=(sqlite3 snmpd snmp)
+    # fping: ICMP for the ping probe's tests when not root (it carries cap_net_raw).
+    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter fping)
 fi
 
 missing=()

@@ -100,7 +100,7 @@ def test_collect_once_prints_this_hosts_samples_as_json_lines() -> None:
     }
     assert all(set(s) == {"name", "labels", "value", "ts"} for s in samples)
     count = next(s for s in samples if s["name"] == "collect_samples")["value"]
-    assert count == len(samples) - 3  # everything but the three health samples
+    assert count == len(samples) - 4  # everything but the four health samples
 
 
 def test_collect_once_refuses_an_unknown_target_with_exit_2() -> None:

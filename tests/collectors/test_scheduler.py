@@ -40,12 +40,19 @@ def target(kind: str, *, interval: float = 30.0, timeout: float = 0.1, device: D
 
 
 def health_samples(kind: str, up: float, duration: float, count: float, ts: float = T0) -> list[Sample]:
+    """What TargetRunner adds to a run."""
     labels = Labels({**WEB_LABELS, "collector": kind})
     return [
         Sample("up", labels, up, ts),
         Sample("collect_duration_seconds", labels, duration, ts),
         Sample("collect_samples", labels, count, ts),
     ]
+
+
+def scheduled_health_samples(kind: str, up: float, duration: float, count: float, ts: float = T0) -> list[Sample]:
+    """What a scheduled run adds: the runner's health samples and `target_unreachable`."""
+    labels = Labels({**WEB_LABELS, "collector": kind})
+    return [*health_samples(kind, up, duration, count, ts), Sample("target_unreachable", labels, 0.0, ts)]
 
 
 # -- fake collectors and sink --------------------------------------------------------------------
@@ -291,9 +298,11 @@ def test_run_once_all_returns_every_targets_samples_without_touching_the_sink() 
         ("up", 1.0),
         ("collect_duration_seconds", 0.25),
         ("collect_samples", 2.0),
+        ("target_unreachable", 0.0),
         ("up", 0.0),
         ("collect_duration_seconds", 0.0),
         ("collect_samples", 0.0),
+        ("target_unreachable", 0.0),
     ]
     assert (sink.appends, sink.states) == ([], [])
     assert scheduler.health()["web-01/snmp"].last_error == "127.0.0.1:161: connection refused"
@@ -321,7 +330,7 @@ def test_state_is_recorded_only_when_it_changes() -> None:
         ("web-01/flap", TargetState.DOWN, T0 + 30, "no answer"),
         ("web-01/flap", TargetState.UP, T0 + 90, ""),
     ]
-    health_names = ["up", "collect_duration_seconds", "collect_samples"]
+    health_names = ["up", "collect_duration_seconds", "collect_samples", "target_unreachable"]
     assert [[s.name for s in batch] for batch in sink.appends] == [health_names] * 4
     assert [batch[0].value for batch in sink.appends] == [1.0, 0.0, 0.0, 1.0]
     assert scheduler.health()["web-01/flap"].runs == 4
@@ -334,7 +343,7 @@ def test_one_run_goes_to_the_sink_in_one_append() -> None:
     asyncio.run(scheduler.run_target("web-01/fixed"))
 
     assert len(sink.appends) == 1
-    assert sink.appends[0][-3:] == health_samples("fixed", up=1.0, duration=0.25, count=2.0)
+    assert sink.appends[0][-4:] == scheduled_health_samples("fixed", up=1.0, duration=0.25, count=2.0)
 
 
 def test_sink_error_is_counted_and_state_still_recorded() -> None:
@@ -464,7 +473,7 @@ def test_scheduler_runs_targets_beats_and_shuts_down_on_a_loop_in_a_thread() -> 
         ("web-01/fixed", TargetState.UP, ""),
         ("web-01/snmp", TargetState.DOWN, "127.0.0.1:161: connection refused"),
     ]
-    assert all(batch[-3].name == "up" for batch in sink.appends)
+    assert all(batch[-4].name == "up" for batch in sink.appends)
     assert len(sink.appends) == runs["fixed"] + runs["snmp"]
 
 

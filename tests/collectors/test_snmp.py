@@ -32,7 +32,7 @@ rouser sha-aes128 priv
 rouser sha256-aes256 priv
 """
 IF_CACHE_SECONDS = 3.1  # net-snmp re-reads interface counters at most every 3 s
-HEALTH = {"up", "collect_duration_seconds", "collect_samples"}
+HEALTH = {"up", "collect_duration_seconds", "collect_samples", "target_unreachable"}
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,32 @@ CASES: dict[str, list[str]] = {
         "snmp_bad_protocol.yaml:13: devices[0].collectors.snmp.auth.key: environment variable SNMP_AUTH is not set",
         "snmp_bad_protocol.yaml:14: devices[0].collectors.snmp.port: 70000 must be at most 65535",
     ],
+    "exporter_invalid.yaml": [
+        'exporter_invalid.yaml:11: devices[0].collectors.exporter.url: "ftp://127.0.0.1:9100/metrics" is not an'
+        " http:// or https:// URL with a host",
+        'exporter_invalid.yaml:12: devices[0].collectors.exporter.body_size_limit: "10MB" is not a size'
+        " (e.g. 10MiB, 512KiB, or a number of bytes)",
+        "exporter_invalid.yaml:13: devices[0].collectors.exporter.honor_labels: expected a boolean, got a string",
+        'exporter_invalid.yaml:14: devices[0].collectors.exporter.tls.ca_file: "missing-ca.pem" is not a file',
+        "exporter_invalid.yaml:16: devices[0].collectors.exporter.metric_relabel_configs[0].regex:"
+        ' "node_(cpu" is not a valid regular expression: missing ), unterminated subpattern at position 5',
+        "exporter_invalid.yaml:17: devices[0].collectors.exporter.metric_relabel_configs[1].action:"
+        ' "hashmod" is not one of replace, keep, drop, labeldrop',
+        "exporter_invalid.yaml:18: devices[0].collectors.exporter.metric_relabel_configs[2].source_labels[0]:"
+        ' "instance-name" is not a valid label name (must match [a-zA-Z_][a-zA-Z0-9_]*)',
+        "exporter_invalid.yaml:18: devices[0].collectors.exporter.metric_relabel_configs[2].target_label:"
+        ' "bad-name" is not a valid label name (must match [a-zA-Z_][a-zA-Z0-9_]*, or use $1)',
+    ],
+    "exporter_conflicts.yaml": [
+        "exporter_conflicts.yaml:13: devices[0].collectors.exporter.timeout: 10s must be less than the interval 10s",
+        "exporter_conflicts.yaml:15: devices[0].collectors.exporter.basic_auth: cannot be used together with"
+        " bearer_token",
+        "exporter_conflicts.yaml:16: devices[0].collectors.exporter.tls.cert_file: needs key_file as well",
+        "exporter_conflicts.yaml:18: devices[0].collectors.exporter.metric_relabel_configs[0].target_label:"
+        " is required for action replace",
+        "exporter_conflicts.yaml:19: devices[0].collectors.exporter.metric_relabel_configs[1].source_labels:"
+        " is not used by action labeldrop (only regex is)",
+    ],
     "bad_duration.yaml": [
         'bad_duration.yaml:11: devices[0].collectors.host.interval: "5x" is not a duration',
         'bad_duration.yaml:11: devices[0].collectors.host.timeout: "1.5h" is not a duration',
@@ -81,11 +107,30 @@ CASES: dict[str, list[str]] = {
         'unknown_site.yaml:9: devices[0].system: "pension" is not a defined system (known: records)',
     ],
     "unknown_parent.yaml": [
-        'unknown_parent.yaml:15: devices[1].parents[1]: "sw-02" is not a defined device',
+        'unknown_parent.yaml:15: devices[1].parents[1]: "sw-02" is not a defined device or link',
     ],
     "parent_cycle.yaml": [
         "parent_cycle.yaml:12: devices[2].parents: cycle web-01 -> sw-01 -> web-01",
         "parent_cycle.yaml:19: devices[4].parents: cycle lonely -> lonely",
+    ],
+    "probes_invalid.yaml": [
+        "probes_invalid.yaml:11: devices[0].collectors.ping.packets: 0 must be at least 1",
+        "probes_invalid.yaml:12: devices[0].collectors.tcp.port: is required",
+        'probes_invalid.yaml:12: devices[0].collectors.tcp.expect: "220 (" is not a valid regular expression:'
+        " missing ), unterminated subpattern at position 4",
+        "probes_invalid.yaml:12: devices[0].collectors.tcp.tls: expected a boolean, got a string",
+        'probes_invalid.yaml:14: devices[0].collectors.http.url: "ftp://127.0.0.1/" is not an http:// or https://'
+        " URL with a host",
+        "probes_invalid.yaml:15: devices[0].collectors.http.valid_status_codes[1]: 700 must be at most 599",
+        'probes_invalid.yaml:16: devices[0].collectors.http.body_regex: "[unclosed" is not a valid regular'
+        " expression: unterminated character set at position 0",
+        'probes_invalid.yaml:17: devices[0].collectors.http.tls.ca_file: "missing-ca.pem" is not a file',
+        "probes_invalid.yaml:24: devices[1].collectors.ping.timeout: 9600ms must be less than the interval 10s"
+        " by at least 500ms",
+        "probes_invalid.yaml:25: devices[1].collectors.tcp.timeout: 10s must be less than the interval 2s"
+        " by at least 500ms",
+        'probes_invalid.yaml:31: devices[2].collectors.http.url: "http://127.0.0.3:80x/" is not an http:// or'
+        " https:// URL with a host",
     ],
     "timeout_not_less.yaml": [
         "timeout_not_less.yaml:11: devices[0].collectors.host.timeout: 20s must be less than the interval 15s",
@@ -135,7 +180,7 @@ CASES: dict[str, list[str]] = {
     ],
     "many_problems.yaml": [
         'many_problems.yaml:4: console.timezone: "Europe/Atlantis" is not a known time zone',
-        'many_problems.yaml:13: devices[0].parents[1]: "ghost" is not a defined device',
+        'many_problems.yaml:13: devices[0].parents[1]: "ghost" is not a defined device or link',
         'many_problems.yaml:15: devices[1].site: "dc-west" is not a defined site (known: dc-east)',
         "many_problems.yaml:20: devices[1].collectors.host.timeout: 30s must be less than the interval 15s",
         "many_problems.yaml:26: devices[2].colectors: unknown key",

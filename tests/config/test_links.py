@@ -64,6 +64,11 @@ CASES: dict[str, list[str]] = {
         "links_bad_values.yaml:24: links[2].bandwidth: expected a bandwidth, got a boolean",
         'links_bad_values.yaml:28: links[3].bandwidth: "1.5bps" is not a whole number of bits per second',
     ],
+    "links_parents.yaml": [
+        "links_parents.yaml:9: devices[0].parents: cycle rtr-east -> rtr-west -> east-west -> rtr-east",
+        'links_parents.yaml:17: devices[1].parents[1]: "nowhere" is not a defined device or link',
+        'links_parents.yaml:25: links[1].name: "rtr-east" is also a device name (parents name either)',
+    ],
 }
 
 DEVICES = """\
@@ -122,6 +127,17 @@ def test_link_ends_of_a_device_name_its_interfaces_and_links() -> None:
 def test_link_with_both_ends_on_one_device_lists_both() -> None:
     link = model.Link("loop", model.LinkEnd("r", "1"), model.LinkEnd("r", "2"))
     assert model.Inventory(links=(link,)).link_ends("r") == (("1", link), ("2", link))
+
+
+def test_links_have_parents_like_devices() -> None:
+    config = load(
+        DEVICES + "  - {name: rtr-02, site: dc-east, system: wan, role: router, address: 127.0.0.2, parents: [l1]}\n"
+        "links:\n  - {name: l1, a: {device: rtr-01, interface: '1'}, b: {device: rtr-01, interface: '2'},"
+        " parents: [rtr-01]}\n",
+        environ=ENVIRON,
+    )
+    assert [link.parents for link in config.inventory.links] == [("rtr-01",)]
+    assert [device.parents for device in config.inventory.devices] == [(), ("l1",)]
 
 
 def test_links_are_optional_and_an_empty_section_means_none() -> None:
