@@ -1,32 +1,59 @@
-"""The demo estate's simulated agents: one `snmpsim-command-responder` process per responder port.
+"""The demo estate's simulated agents: one `snmpsim-command-responder` process per responder port,
+the business systems' front ends (HTTP servers in threads) and, when installed, node_exporter.
 
 `running_agents(estate, run_dir)` writes each responder's data files under `run_dir`, starts the
 responders on 127.0.0.1, waits until each answers an SNMP GET, and stops them all on exit (also when
 starting one of them fails). The processes run in their own session, so a Ctrl-C in the terminal
 reaches the console, which then stops them; on Linux they are also told to terminate should the
 process that started them die without stopping them.
+
+`running_front_ends(estate)` serves each front end's page (`GET /`: 200, HTML naming the system) on
+127.0.0.1 from a thread of this process, and `running_node_exporter(program, port, run_dir)` runs
+Debian's node_exporter on 127.0.0.1 with a few light collectors; both stop on exit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import html
+import http.client
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from demo.estate import ADDRESS, Estate, data_files
+from demo.estate import ADDRESS, Estate, FrontEnd, data_files
 
-__all__ = ["PROGRAM", "AgentError", "Responder", "find_program", "running_agents", "stop_process"]
+__all__ = [
+    "NODE_EXPORTER",
+    "NODE_EXPORTER_INSTALL",
+    "PROGRAM",
+    "AgentError",
+    "FrontEndServer",
+    "Responder",
+    "find_node_exporter",
+    "find_program",
+    "front_end_page",
+    "running_agents",
+    "running_front_ends",
+    "running_node_exporter",
+    "stop_process",
+]
 
 PROGRAM = "snmpsim-command-responder"
+NODE_EXPORTER = "prometheus-node-exporter"
+NODE_EXPORTER_INSTALL = "apt-get install -y prometheus-node-exporter"
+NODE_EXPORTER_COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo", "netdev", "stat", "time", "uname")
+"""The only collectors the demo's node_exporter runs (`--collector.disable-defaults`): light ones."""
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 _SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -78,6 +105,154 @@ def running_agents(estate: Estate, run_dir: Path, *, ready_timeout: float = READ
             stop_process(responder.process)
 
 
+# -- front ends ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FrontEndServer:
+    front_end: FrontEnd
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+
+
+def front_end_page(front_end: FrontEnd) -> bytes:
+    """The UTF-8 HTML page a front end answers `GET /` with."""
+    title = html.escape(front_end.title)
+    return (
+        '<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head>\n"
+        f"<body><h1>{title}</h1><p>{html.escape(front_end.system)} front end (ops-console demo)</p></body></html>\n"
+    ).encode()
+
+
+class _FrontEndHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, front_end: FrontEnd) -> None:
+        self.page = front_end_page(front_end)
+        super().__init__((ADDRESS, front_end.port), _FrontEndHandler)
+
+
+class _FrontEndHandler(BaseHTTPRequestHandler):
+    """`GET /` and `HEAD /`: 200 with the page; any other path: 404."""
+
+    def do_GET(self) -> None:
+        self._answer(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(with_body=False)
+
+    def _answer(self, *, with_body: bool) -> None:
+        assert isinstance(self.server, _FrontEndHttpServer)
+        if self.path != "/":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.server.page)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(self.server.page)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: a request every 30 s per front end is not worth a log line."""
+
+
+@contextlib.contextmanager
+def running_front_ends(estate: Estate) -> Iterator[list[FrontEndServer]]:
+    """Serve every front end of `estate` on 127.0.0.1 (one thread each), yield them, and stop them all
+    on exit. Raises AgentError when a port is in use; nothing is left running then."""
+    servers: list[FrontEndServer] = []
+    try:
+        for front_end in estate.front_ends:
+            try:
+                server = _FrontEndHttpServer(front_end)
+            except OSError as exc:
+                raise AgentError(
+                    f"TCP port {ADDRESS}:{front_end.port} for the {front_end.system} front end is in use: "
+                    f"{exc.strerror or exc}"
+                ) from None
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=f"front-end-{front_end.system}"
+            )
+            thread.daemon = True
+            thread.start()
+            servers.append(FrontEndServer(front_end, server, thread))
+        yield servers
+    finally:
+        for each in servers:
+            each.server.shutdown()
+            each.server.server_close()
+            each.thread.join()
+
+
+# -- node_exporter -------------------------------------------------------------------------------
+def find_node_exporter() -> str | None:
+    """Debian's node_exporter (`prometheus-node-exporter`) on PATH, or None."""
+    return shutil.which(NODE_EXPORTER)
+
+
+@contextlib.contextmanager
+def running_node_exporter(
+    program: str, port: int, run_dir: Path, *, ready_timeout: float = READY_TIMEOUT
+) -> Iterator[str]:
+    """Start node_exporter (`program`) on 127.0.0.1:`port` with `NODE_EXPORTER_COLLECTORS` only (log
+    in `run_dir/node-exporter.log`), yield its /metrics URL once it answers 200, stop it on exit.
+    Raises AgentError when the port is in use or it does not start; nothing is left running then."""
+    _check_free_tcp(port, "node_exporter")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = run_dir / "node-exporter.log"
+    url = f"http://{ADDRESS}:{port}/metrics"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                program,
+                f"--web.listen-address={ADDRESS}:{port}",
+                "--collector.disable-defaults",
+                *(f"--collector.{name}" for name in NODE_EXPORTER_COLLECTORS),
+                "--no-collector.systemd",
+                "--log.level=warn",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),  # noqa: PLW1509 (only async-signal-safe work: one prctl call)
+        )
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while not _answers_200(port, "/metrics"):
+            if process.poll() is not None:
+                raise AgentError(f"{NODE_EXPORTER} on {ADDRESS}:{port} exited with {process.returncode}: {_tail(log)}")
+            if time.monotonic() > deadline:
+                raise AgentError(f"{NODE_EXPORTER} on {ADDRESS}:{port} did not answer: {_tail(log)}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        stop_process(process)
+
+
+def _answers_200(port: int, path: str) -> bool:
+    connection = http.client.HTTPConnection(ADDRESS, port, timeout=1.0)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return response.status == 200
+
+
+def _check_free_tcp(port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
+        try:
+            sock.bind((ADDRESS, port))
+        except OSError as exc:
+            raise AgentError(f"TCP port {ADDRESS}:{port} for {what} is in use: {exc.strerror or exc}") from None
+
+
+# -- SNMP responders -----------------------------------------------------------------------------
 def _check_free(port: int) -> None:
     """snmpsim reports "listening" even when another socket holds the port (and then never gets a
     request): refuse a port that is in use before starting anything."""

@@ -20,6 +20,15 @@ responder has more data files than snmpsim keeps open (31). Octet and packet cou
 device-specific rates (snmpsim's `numeric` variation). The office-07 link flaps: both ends'
 ifOperStatus follow a `numeric` variation of wall-clock time, down for a third of every
 `FLAP_PERIOD_SECONDS`. `DEAD_DEVICE` is configured but has no data file: it never answers (timeout).
+
+Every device is also pinged (its address is 127.0.0.1, so every ping answers, the dead device's
+too); each business system has a front end, a small HTTP server on `FRONT_END_PORTS`, probed by
+`http:` from its first server (`srv-<system>-01`); `CONSOLE_HOST` is this machine (psutil `host:`).
+
+Topology (`parents`): the console sits in the east DC, so the east WAN routers are the top; each
+east-west link hangs off its east router, the west WAN routers behind both east-west links (a
+redundant pair), each office link behind its DC router and each office router behind its link;
+core switches behind their DC's WAN routers, servers and mainframes behind the core switches.
 """
 
 from __future__ import annotations
@@ -33,12 +42,15 @@ from pathlib import Path
 
 __all__ = [
     "ADDRESS",
+    "CONSOLE_HOST",
     "DEAD_DEVICE",
     "DEFAULT_PORTS",
     "FLAPPING_LINK",
     "FLAP_PERIOD_SECONDS",
+    "FRONT_END_PORTS",
     "SECRETS_DIR",
     "Estate",
+    "FrontEnd",
     "SimDevice",
     "SimInterface",
     "SimLink",
@@ -58,8 +70,14 @@ SECRETS_DIR = "demo-secrets"
 DEAD_DEVICE = "srv-kiso-08"
 FLAPPING_LINK = "office-07"
 FLAP_PERIOD_SECONDS = 180
+FRONT_END_PORTS: Mapping[str, int] = {"records": 18080, "kiso": 18081, "benefit": 18082}
+"""TCP ports of the business systems' front ends (HTTP on 127.0.0.1), by system id."""
+CONSOLE_HOST = "console-host"
+"""The device that is this machine: psutil's `host:` (and node_exporter's scrape, added by `demo`)."""
 INTERVAL = "15s"
 TIMEOUT = "1s"
+PROBE_INTERVAL = "30s"
+HOST_INTERVAL = "15s"
 
 EAST, WEST, OFFICES = "dc-east", "dc-west", "offices"
 OFFICE_NAMES = (
@@ -142,6 +160,22 @@ class SimLink:
     b: tuple[str, str]
     bandwidth: str
     group: str | None = None
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FrontEnd:
+    """A business system's front end: an HTTP server on `ADDRESS:port` whose `GET /` answers 200
+    with a short HTML page naming the system; `device` is the server whose `http:` probe asks it."""
+
+    system: str
+    title: str
+    port: int
+    device: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{ADDRESS}:{self.port}/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +185,16 @@ class Estate:
     devices: tuple[SimDevice, ...]
     links: tuple[SimLink, ...]
     ports: tuple[int, ...]
+    front_ends: tuple[FrontEnd, ...] = ()
     listen: str = "127.0.0.1:8050"
     data_dir: str = "../data/demo-run"
 
     def device(self, name: str) -> SimDevice:
         return next(d for d in self.devices if d.name == name)
+
+    def front_end_of(self, device: str) -> FrontEnd | None:
+        """The front end `device` probes over HTTP, if any."""
+        return next((f for f in self.front_ends if f.device == device), None)
 
 
 # -- building ------------------------------------------------------------------------------------
@@ -212,10 +251,13 @@ def _office_id(n: int) -> str:
     return f"office-{n:02d}"
 
 
-def build(ports: Sequence[int] = DEFAULT_PORTS) -> Estate:
-    """The demo estate with its three responders on `ports` (east, west, offices)."""
+def build(ports: Sequence[int] = DEFAULT_PORTS, front_end_ports: Mapping[str, int] = FRONT_END_PORTS) -> Estate:
+    """The demo estate with its three responders on UDP `ports` (east, west, offices) and its front
+    ends on TCP `front_end_ports` (system id -> port, one per business system)."""
     if len(ports) != len(DEFAULT_PORTS):
         raise ValueError(f"expected {len(DEFAULT_PORTS)} ports (east, west, offices), got {len(ports)}")
+    if set(front_end_ports) != set(FRONT_END_PORTS):
+        raise ValueError(f"expected front end ports for {sorted(FRONT_END_PORTS)}, got {sorted(front_end_ports)}")
     b = _Builder(ports)
     links: list[SimLink] = []
     offices = range(1, len(OFFICE_NAMES) + 1)
@@ -299,7 +341,9 @@ def build(ports: Sequence[int] = DEFAULT_PORTS) -> Estate:
                 site,
                 main,
                 "router",
-                [],  # the top of the DC's topology (its core switches are reached through it)
+                # The console sits in the east DC: the east routers are the top, the west ones are
+                # reached over either east-west link.
+                [] if dc == "east" else ["east-west-1", "east-west-2"],
                 interfaces,
                 location=site_name,
                 port_group=site,
@@ -307,10 +351,23 @@ def build(ports: Sequence[int] = DEFAULT_PORTS) -> Estate:
             )
             for j, n in enumerate(served):
                 links.append(
-                    SimLink(_office_id(n), (router, f"Se0/1/{j}"), (f"rtr-office-{n:02d}", "Se0/0/0"), "10Mbps")
+                    SimLink(
+                        _office_id(n),
+                        (router, f"Se0/1/{j}"),
+                        (f"rtr-office-{n:02d}", "Se0/0/0"),
+                        "10Mbps",
+                        parents=(router,),
+                    )
                 )
     links[:0] = [
-        SimLink(f"east-west-{k}", (f"rtr-east-{k:02d}", "Gi0/1"), (f"rtr-west-{k:02d}", "Gi0/1"), "1Gbps", "east-west")
+        SimLink(
+            f"east-west-{k}",
+            (f"rtr-east-{k:02d}", "Gi0/1"),
+            (f"rtr-west-{k:02d}", "Gi0/1"),
+            "1Gbps",
+            "east-west",
+            parents=(f"rtr-east-{k:02d}",),
+        )
         for k in (1, 2)
     ]
 
@@ -321,7 +378,7 @@ def build(ports: Sequence[int] = DEFAULT_PORTS) -> Estate:
             _office_id(n),
             "wan",
             "router",
-            [office_router[n]],
+            [_office_id(n)],  # reached over its link
             [("Se0/0/0", "センター向け回線", 100, 10), ("Gi0/0", "事務所LAN", 1_000, 10)],
             location=name,
             port_group=OFFICES,
@@ -333,7 +390,18 @@ def build(ports: Sequence[int] = DEFAULT_PORTS) -> Estate:
         (WEST, "西日本センター"),
         *((_office_id(n), f"{OFFICE_NAMES[n - 1]}社会保険事務所") for n in offices),
     )
-    return Estate(sites=sites, systems=SYSTEMS, devices=tuple(b.devices), links=tuple(links), ports=tuple(ports))
+    titles = dict(SYSTEMS)
+    front_ends = tuple(
+        FrontEnd(system, titles[system], front_end_ports[system], f"srv-{system}-01") for system in FRONT_END_PORTS
+    )
+    return Estate(
+        sites=sites,
+        systems=SYSTEMS,
+        devices=tuple(b.devices),
+        links=tuple(links),
+        ports=tuple(ports),
+        front_ends=front_ends,
+    )
 
 
 # -- .snmprec ------------------------------------------------------------------------------------
@@ -428,7 +496,7 @@ def config_yaml(estate: Estate) -> str:
     `file:demo-secrets/<device>` references relative to the config file."""
     lines = [
         "# Ops Console: the demo estate (generated by demo/estate.py; regenerate with `python -m demo.estate`).",
-        "# `python run_console.py demo` starts the simulated agents this file polls and then the console.",
+        "# `python run_console.py demo` starts the simulated agents and front ends this file polls, then the console.",
         "# Check it with:  python run_console.py check-config config/demo.yaml",
         "",
         "console:",
@@ -444,35 +512,64 @@ def config_yaml(estate: Estate) -> str:
         "devices:",
     ]
     for d in estate.devices:
-        if not d.served:
-            lines.append("  # The demo's dead device: no simulated agent answers its community (up=0, cause timeout).")
-        lines += [
-            f"  - name: {d.name}",
-            f"    site: {d.site}",
-            f"    system: {d.system}",
-            f"    role: {d.role}",
-            f"    address: {ADDRESS}",
-        ]
-        if d.parents:
-            lines.append(f"    parents: [{', '.join(d.parents)}]")
-        lines += [
-            "    collectors:",
-            f"      snmp: {{port: {d.port}, community: file:{SECRETS_DIR}/{d.name}, "
-            f"interval: {INTERVAL}, timeout: {TIMEOUT}, retries: 1}}",
-        ]
-    lines += ["", "links:"]
+        lines += _device_yaml(d, estate.front_end_of(d.name))
+    lines += [
+        "  # This machine (psutil). `run_console.py demo` adds a scrape of node_exporter when it is installed.",
+        f"  - name: {CONSOLE_HOST}",
+        f"    site: {EAST}",
+        "    system: records",
+        "    role: server",
+        f"    address: {ADDRESS}",
+        "    collectors:",
+        f"      host: {{interval: {HOST_INTERVAL}}}",
+        f"      ping: {{interval: {PROBE_INTERVAL}}}",
+        "",
+        "links:",
+    ]
     for link in estate.links:
-        if link.name == FLAPPING_LINK:
-            lines.append(f"  # Flaps: down for a third of every {FLAP_PERIOD_SECONDS} s.")
-        lines += [
-            f"  - name: {link.name}",
-            f"    a: {{device: {link.a[0]}, interface: {link.a[1]}}}",
-            f"    b: {{device: {link.b[0]}, interface: {link.b[1]}}}",
-            f"    bandwidth: {link.bandwidth}",
-        ]
-        if link.group:
-            lines.append(f"    group: {link.group}")
+        lines += _link_yaml(link)
     return "\n".join(lines) + "\n"
+
+
+def _device_yaml(d: SimDevice, front_end: FrontEnd | None) -> list[str]:
+    lines = []
+    if not d.served:
+        lines.append("  # The demo's dead device: no simulated agent answers its community (up=0, cause timeout).")
+    lines += [
+        f"  - name: {d.name}",
+        f"    site: {d.site}",
+        f"    system: {d.system}",
+        f"    role: {d.role}",
+        f"    address: {ADDRESS}",
+    ]
+    if d.parents:
+        lines.append(f"    parents: [{', '.join(d.parents)}]")
+    lines += [
+        "    collectors:",
+        f"      snmp: {{port: {d.port}, community: file:{SECRETS_DIR}/{d.name}, "
+        f"interval: {INTERVAL}, timeout: {TIMEOUT}, retries: 1}}",
+        f"      ping: {{interval: {PROBE_INTERVAL}}}",
+    ]
+    if front_end is not None:
+        lines.append(f"      http: {{url: {front_end.url}, interval: {PROBE_INTERVAL}}}  # {d.system}'s front end")
+    return lines
+
+
+def _link_yaml(link: SimLink) -> list[str]:
+    lines = []
+    if link.name == FLAPPING_LINK:
+        lines.append(f"  # Flaps: down for a third of every {FLAP_PERIOD_SECONDS} s.")
+    lines += [
+        f"  - name: {link.name}",
+        f"    a: {{device: {link.a[0]}, interface: {link.a[1]}}}",
+        f"    b: {{device: {link.b[0]}, interface: {link.b[1]}}}",
+        f"    bandwidth: {link.bandwidth}",
+    ]
+    if link.group:
+        lines.append(f"    group: {link.group}")
+    if link.parents:
+        lines.append(f"    parents: [{', '.join(link.parents)}]")
+    return lines
 
 
 def config_files(estate: Estate) -> dict[str, str]:

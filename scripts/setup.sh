@@ -35,7 +35,9 @@ command -v "$python" >/dev/null || die "no $python on PATH: apt-get install -y p
     die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); Ops Console needs 3.11 to 3.13 (set PYTHON=/path/to/python3.11)"
 
 # --- Debian packages -------------------------------------------------------------------------
-apt_packages=()
+# fping: ICMP for `ping:` probes when the console does not run as root (it carries cap_net_raw);
+# the demo estate pings every device.
+apt_packages=(fping)
 # Debian's own interpreter gets venv/ensurepip from python3-venv; a pyenv (or other) build has them.
 if [[ "$("$python" -c 'import sys; print(sys.base_prefix)')" == /usr ]]; then
     apt_packages+=(python3-venv)
@@ -44,9 +46,9 @@ if ((with_test)); then
     # sqlite3: the CLI, to inspect a store in tests and by hand.
     # snmpd, snmp: net-snmp's agent and CLI, the real agent (and reference walker) of the SNMP tests.
     # prometheus-node-exporter: the real exporter the exporter collector's tests scrape.
+    # prometheus: the real Prometheus 2.42 the query engine's differential tests compare against.
     # (chromium joins here when the browser tests do.)
-    # fping: ICMP for the ping probe's tests when not root (it carries cap_net_raw).
-    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter fping)
+    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus)
 fi
 
 missing=()

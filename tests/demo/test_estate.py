@@ -1,6 +1,7 @@
 """The demo estate: its generated config (and the shipped config/demo.yaml, which must equal it),
 its snmpsim data files, the flapping status under snmpsim's own `numeric` variation, and one
-collection cycle over the whole estate served by the real simulated agents."""
+collection cycle over the whole estate (SNMP, ping, HTTP front ends, this host) served by the real
+simulated agents and front ends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import collections
 import itertools
 import math
+import socket
 import time
 import types
 from pathlib import Path
@@ -21,9 +23,9 @@ import run_console
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
 from collectors.base import SnmpClientProvider
 from demo import agents, estate
-from model import Sample, SnmpCollectorSpec, SystemClock
+from model import HttpProbeSpec, PingProbeSpec, Sample, SnmpCollectorSpec, SystemClock, TargetState
 from tests.collectors.snmpd_agent import free_udp_port
-from tests.helpers import require
+from tests.helpers import free_port, require
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "config"
@@ -47,7 +49,7 @@ def test_generated_config_loads_with_the_described_estate(tmp_path: Path) -> Non
     counts = collections.Counter((kind(d.site), d.system, d.role) for d in inventory.devices)
     assert counts == {
         ("dc-east", "records", "mainframe"): 4,
-        ("dc-east", "records", "server"): 8,
+        ("dc-east", "records", "server"): 9,  # 8 and console-host
         ("dc-east", "records", "switch"): 2,
         ("dc-east", "records", "router"): 2,
         ("dc-west", "kiso", "mainframe"): 4,
@@ -72,39 +74,67 @@ def test_generated_config_loads_with_the_described_estate(tmp_path: Path) -> Non
         ("benefit", "年金給付システム"),
     }
 
-    by_name = {d.name: d for d in inventory.devices}
-    for d in inventory.devices:
-        parent_roles = {by_name[p].role for p in d.parents}
-        if d.role in {"mainframe", "server"}:
-            assert parent_roles == {"switch"}, d.name
-        elif d.role == "switch":
-            assert parent_roles == {"router"}, d.name
-        elif d.site.startswith("office-"):
-            assert len(d.parents) == 1 and by_name[d.parents[0]].site.startswith("dc-"), d.name
-        else:
-            assert d.role == "router" and d.parents == (), d.name  # a DC's WAN routers: the top
-        if d.site.startswith("dc-"):
-            assert {by_name[p].site for p in d.parents} <= {d.site}, d.name
+    # Topology: the console sits in the east DC.
+    office_dc_router = {f"office-{n:02d}": f"rtr-{'east' if n <= 10 else 'west'}-{2 - n % 2:02d}" for n in range(1, 21)}
+    expected: dict[str, tuple[str, ...]] = {estate.CONSOLE_HOST: ()}
+    for dc, servers in (
+        ("east", [*(f"mf-records-{k:02d}" for k in range(1, 5)), *(f"srv-records-{k:02d}" for k in range(1, 9))]),
+        (
+            "west",
+            [
+                *(f"mf-kiso-{k:02d}" for k in range(1, 5)),
+                *(f"srv-kiso-{k:02d}" for k in range(1, 9)),
+                "srv-benefit-01",
+                "srv-benefit-02",
+            ],
+        ),
+    ):
+        core = (f"sw-{dc}-core-01", f"sw-{dc}-core-02")
+        expected |= dict.fromkeys(servers, core)
+        expected |= dict.fromkeys(core, (f"rtr-{dc}-01", f"rtr-{dc}-02"))
+    expected |= {"rtr-east-01": (), "rtr-east-02": ()}
+    expected |= dict.fromkeys(("rtr-west-01", "rtr-west-02"), ("east-west-1", "east-west-2"))
+    expected |= {f"rtr-{office}": (office,) for office in offices}
+    assert {d.name: d.parents for d in inventory.devices} == expected
 
+    by_name = {d.name: d for d in inventory.devices}
     links = {link.name: link for link in inventory.links}
     assert sorted(links) == ["east-west-1", "east-west-2", *offices]
     assert {links[n].group for n in ("east-west-1", "east-west-2")} == {"east-west"}
-    for name in offices:
-        a, b = links[name].a, links[name].b
-        assert by_name[a.device].site.startswith("dc-") and by_name[b.device].site == name
-        assert by_name[b.device].parents == (a.device,)
+    assert {name: (link.a.device, link.b.device) for name, link in links.items()} == {
+        "east-west-1": ("rtr-east-01", "rtr-west-01"),
+        "east-west-2": ("rtr-east-02", "rtr-west-02"),
+        **{office: (office_dc_router[office], f"rtr-{office}") for office in offices},
+    }
+    assert {name: link.parents for name, link in links.items()} == {
+        "east-west-1": ("rtr-east-01",),
+        "east-west-2": ("rtr-east-02",),
+        **{office: (office_dc_router[office],) for office in offices},
+    }
     assert estate.FLAPPING_LINK in links
     assert estate.DEAD_DEVICE in by_name
-    # every device polled over SNMP v2c on loopback, with its own community
-    specs = [t.spec for t in inventory.targets()]
-    assert len(specs) == len(inventory.devices) == 54
-    assert all(isinstance(s, SnmpCollectorSpec) and s.version == "2c" for s in specs)
-    communities = {
-        t.name: t.spec.community.reveal()
-        for t in inventory.targets()
-        if isinstance(t.spec, SnmpCollectorSpec) and t.spec.community
+
+    # Collectors: SNMP v2c on loopback with its own community for every simulated device, a ping for
+    # every device, an HTTP check of each business system's front end, psutil for this machine.
+    targets = list(inventory.targets())
+    assert collections.Counter(t.spec.kind for t in targets) == {"snmp": 54, "ping": 55, "http": 3, "host": 1}
+    assert len(targets) == 113
+    snmp = {t.name: t.spec for t in targets if isinstance(t.spec, SnmpCollectorSpec)}
+    assert set(snmp) == set(by_name) - {estate.CONSOLE_HOST}
+    assert {s.version for s in snmp.values()} == {"2c"}
+    assert {name: s.community.reveal() if s.community else None for name, s in snmp.items()} == {n: n for n in snmp}
+    pings = {t.name: t.spec for t in targets if isinstance(t.spec, PingProbeSpec)}
+    assert set(pings) == set(by_name)
+    assert {(s.interval, s.packets) for s in pings.values()} == {(30.0, 3)}
+    assert {d.address for d in inventory.devices} == {"127.0.0.1"}
+    assert {t.name: (t.spec.url, t.spec.interval) for t in targets if isinstance(t.spec, HttpProbeSpec)} == {
+        "srv-records-01": ("http://127.0.0.1:18080/", 30.0),
+        "srv-kiso-01": ("http://127.0.0.1:18081/", 30.0),
+        "srv-benefit-01": ("http://127.0.0.1:18082/", 30.0),
     }
-    assert communities == {d.name: d.name for d in inventory.devices}
+    assert [(t.name, t.spec.interval) for t in targets if t.spec.kind == "host"] == [(estate.CONSOLE_HOST, 15.0)]
+    host = by_name[estate.CONSOLE_HOST]
+    assert (host.site, host.system, host.role, host.address) == ("dc-east", "records", "server", "127.0.0.1")
 
 
 def test_shipped_config_is_what_the_generator_makes() -> None:
@@ -120,7 +150,7 @@ def test_shipped_config_passes_check_config(capsys: pytest.CaptureFixture[str]) 
     import sys
 
     assert run_console.check_config(SHIPPED / "demo.yaml", sys.stdout, sys.stderr) == 0
-    assert "ok (54 devices, 54 targets)" in capsys.readouterr().out
+    assert capsys.readouterr().out == f"{SHIPPED / 'demo.yaml'}: ok (55 devices, 113 targets)\n"
 
 
 def test_every_data_file_parses_in_oid_order_with_valid_tags() -> None:
@@ -173,14 +203,23 @@ def test_flapping_status_alternates_under_snmpsims_numeric_variation() -> None:
     assert changes == 4  # down and up again, twice in two periods
 
 
+def refused(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((estate.ADDRESS, port)) != 0
+
+
 @pytest.mark.slow
-def test_agents_serve_the_estate_and_one_cycle_finds_every_device_but_the_dead_one(tmp_path: Path) -> None:
+def test_agents_and_front_ends_serve_the_estate_and_one_cycle_finds_everything_up_but_the_dead_agent(
+    tmp_path: Path,
+) -> None:
     require(agents.find_program() or agents.PROGRAM, install=SNMPSIM_INSTALL)
-    built = estate.build(tuple(free_udp_port() for _ in estate.DEFAULT_PORTS))
-    targets = list(load(tmp_path / "config", built).inventory.targets())
+    front_end_ports = {system: free_port() for system in estate.FRONT_END_PORTS}
+    built = estate.build(tuple(free_udp_port() for _ in estate.DEFAULT_PORTS), front_end_ports)
+    inventory = load(tmp_path / "config", built).inventory
+    targets = list(inventory.targets())
     deps = CollectorDeps(clock=SystemClock(), snmp=SnmpClientProvider(max_concurrency=16))
 
-    async def one_cycle() -> tuple[list[Sample], dict[str, tuple[bool | None, str | None]]]:
+    async def one_cycle() -> tuple[list[Sample], dict[str, tuple[bool | None, str | None]], dict[str, TargetState]]:
         scheduler = Scheduler(
             targets=targets,
             registry=COLLECTOR_KINDS,
@@ -188,24 +227,37 @@ def test_agents_serve_the_estate_and_one_cycle_finds_every_device_but_the_dead_o
             sink=run_console._NullSink(),
             clock=SystemClock(),
             metrics=prometheus_client.CollectorRegistry(),
+            links=inventory.links,
         )
         try:
             samples = await scheduler.run_once_all()
         finally:
             deps.snmp.close()
-        return samples, {h.key: (h.up, h.last_cause) for h in scheduler.health().values()}
+        health = {h.key: (h.up, h.last_cause) for h in scheduler.health().values()}
+        return samples, health, dict(scheduler.states())
 
     started = time.monotonic()
-    with agents.running_agents(built, tmp_path / "run") as responders:
+    with (
+        agents.running_agents(built, tmp_path / "run") as responders,
+        agents.running_front_ends(built) as front_ends,
+    ):
         assert [(r.port, r.devices) for r in responders] == list(zip(built.ports, (16, 17, 20), strict=True))
-        samples, health = asyncio.run(one_cycle())
+        assert [(f.front_end.system, f.front_end.port) for f in front_ends] == list(front_end_ports.items())
+        samples, health, states = asyncio.run(one_cycle())
         processes = [r.process for r in responders]
     assert all(p.poll() is not None for p in processes)  # stopped on exit
+    assert [port for port in front_end_ports.values() if not refused(port)] == []
     elapsed = time.monotonic() - started
 
-    up = {s.labels["target"]: s.value for s in samples if s.name == "up"}
-    assert up == {d.name: 0.0 if d.name == estate.DEAD_DEVICE else 1.0 for d in built.devices}
-    assert health[f"{estate.DEAD_DEVICE}/snmp"] == (False, "timeout")
+    dead_snmp = f"{estate.DEAD_DEVICE}/snmp"
+    up = {f"{s.labels['target']}/{s.labels['collector']}": s.value for s in samples if s.name == "up"}
+    assert up == {t.key: 0.0 if t.key == dead_snmp else 1.0 for t in targets}
+    # The dead device's host answers (ping), its agent does not: down, not unreachable.
+    assert states == {t.key: TargetState.DOWN if t.key == dead_snmp else TargetState.UP for t in targets}
+    assert health[dead_snmp] == (False, "timeout")
+    assert health[f"{estate.DEAD_DEVICE}/ping"] == (True, None)
+    status = {s.labels["target"]: s.value for s in samples if s.name == "probe_http_status_code"}
+    assert status == {"srv-records-01": 200.0, "srv-kiso-01": 200.0, "srv-benefit-01": 200.0}
     info = {s.labels["target"]: s.labels["sysname"] for s in samples if s.name == "device_info"}
     assert info == {d.name: d.name for d in built.devices if d.served}
     oper = {
@@ -227,3 +279,10 @@ def test_demo_command_defaults_to_the_shipped_demo_config() -> None:
         "127.0.0.1:8051",
         None,
     )
+
+
+def test_build_refuses_front_end_ports_that_do_not_name_every_business_system() -> None:
+    with pytest.raises(ValueError) as caught:
+        estate.build(front_end_ports={"records": 18080, "kiso": 18081})
+
+    assert str(caught.value) == "expected front end ports for ['benefit', 'kiso', 'records'], got ['kiso', 'records']"
