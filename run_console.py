@@ -4,16 +4,21 @@
     python run_console.py demo [--config PATH] [--listen HOST:PORT] [--data-dir PATH]
     python run_console.py check-config PATH
     python run_console.py collect-once --config PATH [--target NAME] --format json
+    python run_console.py query EXPR [--at T | --start T --end T --step S] [--config PATH] [--url URL]
+                                [--format text|json]
 
-Exit codes: 0 success; 1 a runtime failure (a target down in collect-once, the store locked);
-2 invalid input (a bad config, an unknown target), with one line per problem on stderr.
+Exit codes: 0 success; 1 a runtime failure (a target down in collect-once, the store locked, no
+console and no store for `query`); 2 invalid input (a bad config, an unknown target, a bad query),
+with one line per problem on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import importlib.metadata
 import json
 import logging
 import math
@@ -21,7 +26,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -32,19 +40,28 @@ import config
 import demo.agents
 import demo.estate
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
+from config.schema import ExporterCollectorSettings
 from dashboards import ComponentHealth, HealthReport, create_server
+from dashboards.api import STATUS_CODES, ApiError, Params, QueryApi, error_body, success_body
+from dashboards.api_text import result_text
 from dashboards.serve import HttpServer
-from model import Inventory, Sample, SystemClock, Target
+from model import Inventory, Sample, Secret, SystemClock, Target
 from store import Retention, Store, StoreError
+from store.query import QueryEngine
 
 log = logging.getLogger("ops_console")
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "console.yaml"
 DEMO_CONFIG = Path(__file__).resolve().parent / "config" / "demo.yaml"
+DEMO_NODE_EXPORTER_PORT = 19100
 SCHEDULER_STUCK_AFTER = 10.0
 SHUTDOWN_SECONDS = 5.0
 STALE_AFTER = 300.0
 """/metrics leaves out series not updated for this long (seconds), as Prometheus' staleness does."""
+QUERY_HTTP_TIMEOUT = 120.0
+"""`query` waits this long (seconds) for the console's answer."""
+MAX_POINTS_PER_SERIES = 11_000
+"""Range queries and the engine refuse more points per series than this (Prometheus' limit)."""
 
 
 class UsageError(Exception):
@@ -135,6 +152,93 @@ def collect_once(path: Path, target: str | None, out: TextIO, err: TextIO) -> in
     return 1 if down else 0
 
 
+# -- query ---------------------------------------------------------------------------------------
+def query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Evaluate EXPR through the running console's HTTP API (`--url`, default `console.listen`); when
+    nothing answers there, on the config's data directory in this process (taking the store's lock).
+    Prints the `data` object (`--format json`) or promtool's text. Exit 0, 2 for a bad query or
+    bad times, 1 when neither the console nor the store can answer or evaluation fails."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    path, params = _query_params(args)
+    url = (args.url or f"http://{loaded.console.listen}").rstrip("/")
+    try:
+        status, body = _post(url + path, params, loaded.console.metrics_token)
+    except OSError as exc:  # nothing answers (refused, no route, timeout)
+        reason = getattr(exc, "reason", exc)
+        data_dir = loaded.console.data_dir
+        err.write(f"note: no console answers at {url} ({reason}); evaluating on the store in {data_dir}\n")
+        status, body = _query_store(loaded.console, data_dir, path, params)
+    if status is None:
+        err.write(f"error: {body}\n")
+        return 1
+    answer = json.loads(body)
+    if answer.get("status") != "success":
+        err.write(f"error: {answer.get('errorType')}: {answer.get('error')}\n")
+        return 2 if answer.get("errorType") == "bad_data" else 1
+    for warning in answer.get("warnings", ()):
+        err.write(f"warning: {warning}\n")
+    data = answer["data"]
+    out.write(json.dumps(data, ensure_ascii=False) + "\n" if args.format == "json" else result_text(data))
+    return 0
+
+
+def _query_params(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
+    """The API path and form of `query`'s arguments; raises UsageError for a wrong combination."""
+    span = [args.start, args.end, args.step]
+    if any(v is not None for v in span):
+        if args.at is not None:
+            raise UsageError("query: --at cannot be combined with --start, --end and --step")
+        if any(v is None for v in span):
+            raise UsageError("query: a range query needs all of --start, --end and --step")
+        return "/api/v1/query_range", {"query": args.expr, "start": args.start, "end": args.end, "step": args.step}
+    return "/api/v1/query", {"query": args.expr, **({"time": args.at} if args.at is not None else {})}
+
+
+def _post(url: str, form: dict[str, str], token: Secret | None) -> tuple[int | None, str]:
+    """POST `form` to the API: (HTTP status, body). A non-JSON answer (a 401, another server) is
+    (None, what went wrong). Raises OSError when nothing answers."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token.reveal()}"
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=QUERY_HTTP_TIMEOUT) as response:
+            status, content_type, body = response.status, response.headers.get_content_type(), response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            status, content_type, body = exc.code, exc.headers.get_content_type(), exc.read()
+    text = body.decode("utf-8", "replace")
+    if content_type != "application/json":
+        return None, f"{url} answered HTTP {status} ({content_type}): {text.strip()[:200]}"
+    return status, text
+
+
+def _query_store(
+    console: config.ConsoleSettings, data_dir: Path, path: str, form: dict[str, str]
+) -> tuple[int | None, str]:
+    """Evaluate on the store in `data_dir` in this process, through the same `QueryApi` the
+    console serves: (HTTP status it would answer, body), or (None, why the store cannot answer)."""
+    if not (data_dir / "store.sqlite3").exists():
+        return None, f"no console answers and {data_dir} holds no store"
+    clock = SystemClock()
+    try:
+        store = open_store(console, data_dir, clock, prometheus_client.CollectorRegistry())
+    except StoreError as exc:
+        return None, f"no console answers and the store cannot be opened: {exc}"
+    try:
+        api = build_query_api(store, lambda name: None, clock.now)
+        params = Params({name: [value] for name, value in form.items()})
+        try:
+            answer = api.query_range(params) if path.endswith("query_range") else api.query(params)
+        except ApiError as exc:
+            return STATUS_CODES[exc.error_type], error_body(exc)
+        return 200, success_body(answer)
+    finally:
+        store.close()
+
+
 # -- run -----------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Console:
@@ -146,6 +250,7 @@ class Console:
     deps: CollectorDeps
     loop: asyncio.AbstractEventLoop
     loop_thread: threading.Thread
+    query_api: QueryApi
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -200,23 +305,16 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     def latest() -> list[Sample]:
         return holder["console"].store.latest(max_age=STALE_AFTER)
 
-    app = create_server(metrics=metrics, latest=latest, health=health, metrics_token=console.metrics_token)
+    def query_api() -> QueryApi:
+        return holder["console"].query_api
+
+    app = create_server(
+        metrics=metrics, latest=latest, health=health, metrics_token=console.metrics_token, api=query_api
+    )
     host, port = config.split_listen(listen)
     server = HttpServer(app, host=host, port=port)  # binds now: a busy port fails before anything starts
     try:
-        store = Store.open(
-            data_dir,
-            clock=clock,
-            metrics=metrics,
-            head_window=console.head,
-            retention=Retention(
-                raw=console.retention.raw,
-                rollup_5m=console.retention.rollup_5m,
-                rollup_1h=console.retention.rollup_1h,
-            ),
-            queue_batches=console.store.queue_batches,
-            stall_timeout=console.store.stall_timeout,
-        )
+        store = open_store(console, data_dir, clock, metrics)
     except BaseException:
         server.stop()
         raise
@@ -234,10 +332,53 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     scheduler.start(loop)
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
     loop_thread.start()
-    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread)
+    api = build_query_api(store, deps.metadata.get, clock.now)
+    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
     return holder["console"]
+
+
+def open_store(
+    console: config.ConsoleSettings, data_dir: Path, clock: SystemClock, metrics: prometheus_client.CollectorRegistry
+) -> Store:
+    """The store in `data_dir` with the `console:` settings; raises StoreError (StoreLocked: in use)."""
+    return Store.open(
+        data_dir,
+        clock=clock,
+        metrics=metrics,
+        head_window=console.head,
+        retention=Retention(
+            raw=console.retention.raw,
+            rollup_5m=console.retention.rollup_5m,
+            rollup_1h=console.retention.rollup_1h,
+        ),
+        queue_batches=console.store.queue_batches,
+        stall_timeout=console.store.stall_timeout,
+    )
+
+
+def build_query_api(
+    store: Store, metadata: Callable[[str], tuple[str, str] | None], now: Callable[[], float]
+) -> QueryApi:
+    """The HTTP query API (and `query`'s in-process evaluation) over `store`, with the engine's
+    limits; `metadata` is the exporters' `family -> (type, help)` (CollectorDeps.metadata.get)."""
+    engine = QueryEngine(store, max_points_per_series=MAX_POINTS_PER_SERIES)
+    return QueryApi(
+        engine=engine,
+        store=store,
+        metadata_lookup=metadata,
+        now=now,
+        version=_version(),
+        max_points_per_series=MAX_POINTS_PER_SERIES,
+    )
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ops-console")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def run(args: argparse.Namespace, err: TextIO) -> int:
@@ -249,6 +390,10 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
 
 def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> int:
     """Run the console on `loaded` until SIGTERM or SIGINT, then stop it."""
+    missing = missing_capabilities(loaded.inventory)
+    if missing is not None:
+        err.write(f"error: {missing}\n")
+        return 2
     try:
         console = start_console(loaded, listen, data_dir)
     except StoreError as exc:
@@ -272,22 +417,80 @@ def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> in
     return 0
 
 
+def missing_capabilities(inventory: Inventory) -> str | None:
+    """What this machine lacks for the configured collectors (ICMP for `ping:`), or None. A console
+    that cannot ping must not start and report every device down."""
+    pings = [target.name for target in inventory.targets() if target.spec.kind == "ping"]
+    if not pings:
+        return None
+    from collectors.probes import check_icmp_available
+
+    problem = check_icmp_available()
+    if problem is None:
+        return None
+    more = f" and {len(pings) - 1} more" if len(pings) > 1 else ""
+    return f"{problem}; needed by the ping collector of {pings[0]}{more}"
+
+
 # -- demo ----------------------------------------------------------------------------------------
 def run_demo(args: argparse.Namespace, err: TextIO) -> int:
-    """Start the demo estate's simulated agents (data under DATA_DIR/agents/agent-PORT), then `run` the
-    console on the demo config; the agents stop when the console does."""
+    """Start the demo estate's simulated agents (data under DATA_DIR/agents/agent-PORT), its front ends
+    and, when installed, node_exporter; then `run` the console on the demo config; they all stop when
+    the console does."""
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
     data_dir: Path = args.data_dir or loaded.console.data_dir
+    estate = demo.estate.build()
     try:
-        with demo.agents.running_agents(demo.estate.build(), data_dir / "agents") as responders:
-            for r in responders:
+        with contextlib.ExitStack() as stack:
+            for r in stack.enter_context(demo.agents.running_agents(estate, data_dir / "agents")):
                 log.info("simulated agents: %d devices on udp %s:%d", r.devices, demo.estate.ADDRESS, r.port)
+            for f in stack.enter_context(demo.agents.running_front_ends(estate)):
+                log.info("front end of %s: %s", f.front_end.system, f.front_end.url)
+            loaded = demo_node_exporter(loaded, stack, data_dir / "agents")
             return serve(loaded, args.listen or loaded.console.listen, data_dir, err)
     except demo.agents.AgentError as exc:
         err.write(f"error: {exc}\n")
         return 1
+
+
+def demo_node_exporter(
+    loaded: config.Config, stack: contextlib.ExitStack, run_dir: Path, *, port: int = DEMO_NODE_EXPORTER_PORT
+) -> config.Config:
+    """When node_exporter is installed and the config has the demo's `console-host`: start it on
+    127.0.0.1:`port` (stopped when `stack` closes; log in `run_dir`) and return `loaded` with an
+    `exporter` collector scraping it on that device. Otherwise log why not and return `loaded`.
+    Raises AgentError when it cannot start."""
+    host = demo.estate.CONSOLE_HOST
+    if not any(d.name == host for d in loaded.inventory.devices):
+        log.info("node_exporter scrape skipped: the config has no device %s", host)
+        return loaded
+    program = demo.agents.find_node_exporter()
+    if program is None:
+        log.info(
+            "node_exporter scrape skipped: %s is not installed (%s)",
+            demo.agents.NODE_EXPORTER,
+            demo.agents.NODE_EXPORTER_INSTALL,
+        )
+        return loaded
+    url = stack.enter_context(demo.agents.running_node_exporter(program, port, run_dir))
+    log.info("node_exporter on %s, scraped by %s's exporter collector every 30s", url, host)
+    return with_exporter(loaded, host, url)
+
+
+def with_exporter(loaded: config.Config, device: str, url: str, interval: str = "30s") -> config.Config:
+    """`loaded` with an `exporter` collector of `url` added to `device`, built as the config builds
+    `exporter: {url: URL, interval: INTERVAL}` (its defaults otherwise). Raises KeyError for an
+    unknown device."""
+    if not any(d.name == device for d in loaded.inventory.devices):
+        raise KeyError(device)
+    spec = ExporterCollectorSettings.model_validate({"url": url, "interval": interval}).spec()
+    devices = tuple(
+        dataclasses.replace(d, collectors=(*d.collectors, spec)) if d.name == device else d
+        for d in loaded.inventory.devices
+    )
+    return dataclasses.replace(loaded, inventory=dataclasses.replace(loaded.inventory, devices=devices))
 
 
 # -- arguments ---------------------------------------------------------------------------------
@@ -316,6 +519,15 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     o.add_argument("--target", help="only this device")
     o.add_argument("--format", choices=["json"], default="json")
+    q = sub.add_parser("query", help="evaluate a PromQL expression (the running console's API, else the store)")
+    q.add_argument("expr", metavar="EXPR")
+    q.add_argument("--at", metavar="T", help="instant query time: RFC 3339 or Unix seconds (default now)")
+    q.add_argument("--start", metavar="T", help="range query start (with --end and --step)")
+    q.add_argument("--end", metavar="T", help="range query end")
+    q.add_argument("--step", metavar="S", help="range query step: seconds or a duration (15s, 1m)")
+    q.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    q.add_argument("--url", help="the console's base URL (default http://<console.listen>)")
+    q.add_argument("--format", choices=["text", "json"], default="text")
     return p
 
 
@@ -323,11 +535,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run at INFO
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request (probe, scrape) at INFO
     try:
         if args.command == "check-config":
             return check_config(args.path, sys.stdout, sys.stderr)
         if args.command == "collect-once":
             return collect_once(args.config, args.target, sys.stdout, sys.stderr)
+        if args.command == "query":
+            logging.getLogger().setLevel(logging.WARNING)  # stdout is the answer; stderr only problems
+            return query(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             return run_demo(args, sys.stderr)
         return run(args, sys.stderr)

@@ -1,4 +1,4 @@
-"""The console's HTTP server: a Flask app answering `/metrics` and `/healthz`.
+"""The console's HTTP server: a Flask app answering `/metrics`, `/healthz` and the query API.
 
 The Dash console mounts on the server built here later; these two endpoints are the ones that answer
 without a login session (DESIGN.md, "HTTP").
@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
+from dashboards.api import QueryApi, api_blueprint
 from model import Labels, Sample, Secret
 from model.samples import LABEL_NAME_RE, METRIC_NAME_RE
 
@@ -170,6 +171,7 @@ def create_server(
     latest: Callable[[], Iterable[Sample]],
     health: Callable[[], HealthReport],
     metrics_token: Secret | None = None,
+    api: Callable[[], QueryApi] | None = None,
 ) -> flask.Flask:
     """Build the console's Flask server with `GET /metrics` and `GET /healthz` (HEAD too).
 
@@ -183,6 +185,9 @@ def create_server(
     `/healthz`: `HealthReport.to_json()` of `health()`, 200 when the report is ok, else 503; never
     behind the token.
 
+    `/api/v1/*` (when `api` is given): the Prometheus-shaped query API of `dashboards.api` answered
+    by `api()` (called per request, like `latest`), behind the same token check as `/metrics`.
+
     `latest` and `health` run on the server's worker threads, once per request: they must be
     thread-safe and quick. An exception from them (or from the registry) is a 500, never a partial or
     empty answer. Raises ValueError if `metrics_token` is empty.
@@ -193,15 +198,21 @@ def create_server(
 
     server = flask.Flask(__name__)
 
+    def unauthorized() -> flask.Response | None:
+        """None when the request may pass; else the 401 to answer."""
+        if token is None or _bearer_matches(flask.request.headers.get("Authorization"), token):
+            return None
+        return flask.Response(
+            f"401 Unauthorized: {flask.request.path} needs 'Authorization: Bearer <token>'\n",
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+            content_type="text/plain; charset=utf-8",
+        )
+
     @server.get("/metrics")
     def metrics_endpoint() -> flask.Response:
-        if token is not None and not _bearer_matches(flask.request.headers.get("Authorization"), token):
-            return flask.Response(
-                "401 Unauthorized: /metrics needs 'Authorization: Bearer <token>'\n",
-                status=401,
-                headers={"WWW-Authenticate": "Bearer"},
-                content_type="text/plain; charset=utf-8",
-            )
+        if (refused := unauthorized()) is not None:
+            return refused
         encoder, content_type = choose_encoder(flask.request.headers.get("Accept", ""))
         families = list(metrics.collect())
         own = LatestSamplesCollector(latest, exclude=exposed_names(families)).collect()
@@ -218,6 +229,8 @@ def create_server(
             headers={"Cache-Control": "no-store"},
         )
 
+    if api is not None:
+        server.register_blueprint(api_blueprint(api, guard=unauthorized))
     return server
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from model import SystemClock
+from model import Labels, Sample, SystemClock
 from store import Matcher, MatchOp, Store
 from tests.helpers import free_port
 
@@ -247,3 +248,145 @@ def test_collect_once_polls_snmp_devices_and_reports_the_one_that_does_not_answe
     assert result.stderr.startswith("rtr-bad/snmp: down: SNMP 127.0.0.1:")
     assert "(a wrong community or privacy key looks the same)" in result.stderr
     assert result.stderr.rstrip().endswith("(cause: timeout)")
+
+
+def test_run_refuses_to_start_pinging_without_icmp_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # This machine can ping (root here); the check is replaced by what a machine without raw sockets
+    # and without fping answers, so the refusal itself is what is tested.
+    import collectors.probes
+    import run_console
+
+    path = _config(tmp_path, free_port())
+    web_02 = "{name: web-02, site: dc-east, system: records, role: server, address: 127.0.0.2, collectors: {ping: }}"
+    path.write_text(path.read_text() + f"      ping: {{interval: 30s}}\n  - {web_02}\n")
+    message = "ICMP probes (ping:) need raw sockets: ... (raw socket: not root; fping: not found)"
+    monkeypatch.setattr(collectors.probes, "check_icmp_available", lambda: message)
+    err = io.StringIO()
+
+    code = run_console.run(run_console.parser().parse_args(["run", "--config", str(path)]), err)
+
+    assert code == 2
+    assert err.getvalue() == f"error: {message}; needed by the ping collector of console-host and 1 more\n"
+    assert not (tmp_path / "data").exists()  # nothing started
+
+
+# -- query -----------------------------------------------------------------------------------------
+UP_LABELS = 'collector="host", role="server", site="dc-east", system="records", target="console-host"'
+
+
+@pytest.mark.slow
+def test_query_asks_the_running_console_and_prints_like_promtool(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = _config(tmp_path, port)
+    console = subprocess.Popen(
+        [sys.executable, "run_console.py", "run", "--config", str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        text = _cli("query", "up", "--config", str(cfg))
+        while time.monotonic() < deadline and not text.stdout.startswith("up{"):
+            time.sleep(0.3)
+            text = _cli("query", "up", "--config", str(cfg))
+        as_json = _cli("query", "up", "--config", str(cfg), "--format", "json", "--url", f"http://127.0.0.1:{port}/")
+        bad = _cli("query", "up{", "--config", str(cfg))
+    finally:
+        console.send_signal(signal.SIGTERM)
+        console.wait(10)
+    assert (text.returncode, text.stderr) == (0, "")
+    line = text.stdout.splitlines()[0]
+    assert line.startswith(f"up{{{UP_LABELS}}} => 1 @[")
+    assert (as_json.returncode, as_json.stderr) == (0, "")
+    data = json.loads(as_json.stdout)
+    assert data["resultType"] == "vector"
+    assert data["result"][0]["metric"] == {
+        "__name__": "up",
+        "collector": "host",
+        "role": "server",
+        "site": "dc-east",
+        "system": "records",
+        "target": "console-host",
+    }
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr == (
+        'error: bad_data: invalid parameter "query": parse error: unexpected end of input inside braces\n'
+    )
+
+
+def _store_with_up(data_dir: Path) -> float:
+    """A stopped console's store: `up` of one target every 15 s for the last minute; returns the
+    time of the last sample."""
+    clock = SystemClock()
+    last = float(int(clock.now()))
+    store = Store.open(data_dir, clock=clock, metrics=CollectorRegistry())
+    try:
+        store.append([Sample("up", Labels(target="console-host"), 1.0, last - 15 * i) for i in range(4, -1, -1)])
+        assert store.flush()
+    finally:
+        store.close()
+    return last
+
+
+def test_query_evaluates_on_the_store_when_no_console_answers(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = _config(tmp_path, port)
+    last = _store_with_up(tmp_path / "data")
+    instant = _cli("query", "up", "--config", str(cfg), "--at", str(last))
+    ranged = _cli("query", "up", "--config", str(cfg), "--start", str(last - 15), "--end", str(last), "--step", "15s")
+    as_json = _cli("query", "up", "--config", str(cfg), "--at", str(last), "--format", "json")
+    note = f"note: no console answers at http://127.0.0.1:{port} ([Errno 111] Connection refused); "
+    note += f"evaluating on the store in {tmp_path / 'data'}\n"
+    assert (instant.returncode, instant.stderr) == (0, note)
+    assert instant.stdout == f'up{{target="console-host"}} => 1 @[{int(last)}]\n'
+    assert (ranged.returncode, ranged.stderr) == (0, note)
+    assert ranged.stdout == f'up{{target="console-host"}} =>\n1 @[{int(last) - 15}]\n1 @[{int(last)}]\n'
+    assert json.loads(as_json.stdout) == {
+        "resultType": "vector",
+        "result": [{"metric": {"__name__": "up", "target": "console-host"}, "value": [int(last), "1"]}],
+    }
+
+
+def test_query_without_console_and_with_the_store_in_use_exits_1(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, free_port())
+    _store_with_up(tmp_path / "data")
+    holder = Store.open(tmp_path / "data", clock=SystemClock(), metrics=CollectorRegistry())  # holds the lock
+    try:
+        result = _cli("query", "up", "--config", str(cfg))
+    finally:
+        holder.close()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[-1] == (
+        f"error: no console answers and the store cannot be opened: {tmp_path / 'data'} is in use by another "
+        "process (lock store.lock)"
+    )
+
+
+def test_query_without_console_and_without_store_exits_1(tmp_path: Path) -> None:
+    result = _cli("query", "up", "--config", str(_config(tmp_path, free_port())))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[-1] == f"error: no console answers and {tmp_path / 'data'} holds no store"
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "1", "--start", "1"], "query: --at cannot be combined with --start, --end and --step\n"),
+        (["--start", "1", "--end", "2"], "query: a range query needs all of --start, --end and --step\n"),
+    ],
+)
+def test_query_refuses_mixed_time_arguments_with_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = _cli("query", "up", "--config", str(_config(tmp_path, free_port())), *args)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_query_bad_times_are_the_apis_messages_and_exit_2(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, free_port())
+    _store_with_up(tmp_path / "data")
+    result = _cli("query", "up", "--config", str(cfg), "--start", "x", "--end", "1", "--step", "15")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1] == (
+        'error: bad_data: invalid parameter "start": cannot parse "x" to a valid timestamp'
+    )
