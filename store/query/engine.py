@@ -55,24 +55,24 @@ class QueryEngine:
         execution: evaluation error or a limit)."""
         tree = parse(expr)
         t = round(at * 1000)
-        value = self._evaluate(tree, t, t, np.array([t], dtype=np.int64))
+        value, warnings = self._evaluate(tree, t, t, np.array([t], dtype=np.int64))
         seconds = t / 1000
         if isinstance(value, str):
-            return QueryResult("string", string=(seconds, value))
+            return QueryResult("string", string=(seconds, value), warnings=warnings)
         if isinstance(value, np.ndarray):
-            return QueryResult("scalar", scalar=(seconds, float(value[0])))
+            return QueryResult("scalar", scalar=(seconds, float(value[0])), warnings=warnings)
         if tree.type is ast.ValueType.MATRIX:
-            raw: list[RawSeries] = value
+            raw = [s for s in value if isinstance(s, RawSeries)]
             matrix = [
                 RangeSeries(s.labels, tuple(zip((s.ts / 1000).tolist(), s.values.tolist(), strict=True))) for s in raw
             ]
             matrix.sort(key=lambda s: s.labels.pairs)
-            return QueryResult("matrix", matrix=tuple(matrix))
+            return QueryResult("matrix", matrix=tuple(matrix), warnings=warnings)
         vec: Vec = value  # type: ignore[assignment]
         kept = [s for s in vec if s.present[0]]
         numbers = np.array([s.values[0] for s in kept], dtype=np.float64).tolist()
         samples = [InstantSample(s.labels, seconds, v) for s, v in zip(kept, numbers, strict=True)]
-        return QueryResult("vector", vector=tuple(_order(tree, samples)))
+        return QueryResult("vector", vector=tuple(_order(tree, samples)), warnings=warnings)
 
     def range(self, expr: str, start: float, end: float, step: float) -> QueryResult:
         """Evaluate `expr` at start, start + step, ... up to end (seconds); a matrix. Raises
@@ -90,7 +90,7 @@ class QueryEngine:
             )
         start_ms, end_ms, step_ms = round(start * 1000), round(end * 1000), round(step * 1000)
         grid = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        value = self._evaluate(tree, start_ms, end_ms, grid)
+        value, warnings = self._evaluate(tree, start_ms, end_ms, grid)
         if isinstance(value, np.ndarray):
             value = [StepSeries(Labels(), value, np.ones(grid.size, dtype=bool))]
         seconds = (grid / 1000).tolist()
@@ -102,9 +102,9 @@ class QueryEngine:
                 values = s.values[idx].tolist()
                 matrix.append(RangeSeries(s.labels, tuple((seconds[i], v) for i, v in zip(idx, values, strict=True))))
         matrix.sort(key=lambda s: s.labels.pairs)
-        return QueryResult("matrix", matrix=tuple(matrix))
+        return QueryResult("matrix", matrix=tuple(matrix), warnings=warnings)
 
-    def _evaluate(self, tree: ast.Expr, start_ms: int, end_ms: int, grid: np.ndarray) -> Value:
+    def _evaluate(self, tree: ast.Expr, start_ms: int, end_ms: int, grid: np.ndarray) -> tuple[Value, tuple[str, ...]]:
         evaluator = Evaluator(
             self._store,
             start_ms=start_ms,
@@ -116,7 +116,7 @@ class QueryEngine:
             label_cache=self._labels,
         )
         with np.errstate(all="ignore"):
-            return evaluator.eval(tree, grid)
+            return evaluator.eval(tree, grid), tuple(evaluator.warnings)
 
 
 def _type_name(t: ast.ValueType) -> str:

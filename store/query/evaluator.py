@@ -8,8 +8,8 @@ steps. The results are what Prometheus 2.42's engine (promql/engine.go) computes
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +23,8 @@ from store.query.binary import scalar_op, set_op, vector_op, vector_scalar_op
 from store.query.functions import ELEMENTWISE, bucket_quantile, elementwise, label_join, label_replace, scalar_of
 from store.query.rangefuncs import RANGE_FUNCTIONS, RangeArgs
 from store.query.result import QueryError
+from store.query.rollup import BUCKET_MS, ROLLUP_FUNCTIONS, RollupReader, bucket_totals, combine
+from store.query.rollup import WARNING as ROLLUP_WARNING
 from store.query.values import NAME, BoolArray, FloatArray, IntArray, RangeSeries, StepSeries, Vec, drop_name
 from store.query.windows import Flat, Windows, flatten, latest, windows
 
@@ -64,7 +66,9 @@ class Evaluator:
         self.max_samples = max_samples
         self.max_series = max_series
         self.samples = 0
+        self.warnings: list[str] = []
         self._labels = label_cache
+        self._selections: dict[tuple[Matcher, ...], list[tuple[int, Labels]]] = {}
 
     # -- dispatch -----------------------------------------------------------------------------
     def eval(self, expr: ast.Expr, grid: IntArray) -> Value:  # noqa: PLR0911
@@ -75,7 +79,7 @@ class Evaluator:
         if isinstance(expr, ast.VectorSelector):
             return self.vector_selector(expr, grid)[0]
         if isinstance(expr, ast.MatrixSelector | ast.Subquery):
-            flat, win = self.range_arg(expr, grid)
+            flat, win, _ = self.range_arg(expr, grid)
             return _window_series(flat, win)
         if isinstance(expr, ast.Unary):
             return self.unary(expr, grid)
@@ -113,6 +117,10 @@ class Evaluator:
         return np.full(grid.size, moment - offset_ms, dtype=np.int64)
 
     def _select(self, sel: ast.VectorSelector) -> list[tuple[int, Labels]]:
+        """The selected series (id, labels with the name), sorted by labels; once per query."""
+        known = self._selections.get(sel.matchers)
+        if known is not None:
+            return known
         refs = self.store.select(list(sel.matchers))
         if len(refs) > self.max_series:
             raise QueryError(
@@ -122,6 +130,7 @@ class Evaluator:
             )
         out = [(r.id, self._series_labels(r)) for r in refs]
         out.sort(key=lambda p: p[1].pairs)
+        self._selections[sel.matchers] = out
         return out
 
     def _series_labels(self, ref: SeriesRef) -> Labels:
@@ -143,8 +152,14 @@ class Evaluator:
         return out
 
     def count_samples(self, n: int) -> None:
+        """Count samples read (and subquery points made); past `max_samples`, refuse the query."""
         self.samples += n
         if self.samples > self.max_samples:
+            raise QueryError(TOO_MANY_SAMPLES, error_type="execution")
+
+    def check_points(self, series: int, steps: int) -> None:
+        """One node's result (series × steps values) must fit in `max_samples` too."""
+        if series * steps > self.max_samples:
             raise QueryError(TOO_MANY_SAMPLES, error_type="execution")
 
     def vector_selector(self, sel: ast.VectorSelector, grid: IntArray) -> tuple[Vec, list[IntArray]]:
@@ -154,6 +169,7 @@ class Evaluator:
         if not selected:
             return [], []
         series = self._read(selected, int(refs.min()) - self.lookback_ms, int(refs.max()))
+        self.check_points(len(series), grid.size)
         flat = flatten(series, drop_stale=False)
         idx, ok = latest(flat, refs, self.lookback_ms)
         rows = np.flatnonzero(ok.any(axis=1)).tolist()
@@ -162,14 +178,24 @@ class Evaluator:
         times = [flat.ts[idx[i]] for i in rows]
         return out, times
 
-    def range_arg(self, expr: ast.Expr, grid: IntArray) -> tuple[Flat, Windows]:
+    def range_arg(self, expr: ast.Expr, grid: IntArray, *, drift: bool = False) -> tuple[Flat, Windows, IntArray]:
+        """The series of a range vector, their windows at every step and the windows' ends (ms).
+
+        With `drift`, a window fixed by `@` moves with the step as Prometheus 2.42 moves it in a
+        function that is not step-invariant (predict_linear): it rebases `@` as an offset from the
+        evaluation's first step, while its storage query still holds only the samples of the window
+        at the `@` time."""
         if isinstance(expr, ast.MatrixSelector):
             sel = expr.selector
             refs = self._refs(sel.at, sel.offset_ms, grid)
+            first, last = int(refs.min()) - expr.range_ms, int(refs.max())
+            if drift and sel.at is not None:
+                refs = refs + (grid - grid[0])
             selected = self._select(sel)
-            series = self._read(selected, int(refs.min()) - expr.range_ms, int(refs.max())) if selected else []
+            series = self._read(selected, first, last) if selected else []
+            self.check_points(len(series), grid.size)
             flat = flatten(series, drop_stale=True)
-            return flat, windows(flat, refs, expr.range_ms)
+            return flat, windows(flat, refs, expr.range_ms), refs
         if not isinstance(expr, ast.Subquery):
             raise QueryError(f"expected a range vector, got {expr.type.value}", error_type="bad_data")
         refs = self._refs(expr.at, expr.offset_ms, grid)
@@ -181,15 +207,16 @@ class Evaluator:
         inner_grid = np.arange(first, int(refs.max()) + 1, step, dtype=np.int64)
         if inner_grid.size == 0:
             flat = flatten([], drop_stale=True)
-            return flat, windows(flat, refs, expr.range_ms)
+            return flat, windows(flat, refs, expr.range_ms), refs
         inner = self.eval(expr.expr, inner_grid)
         if isinstance(inner, np.ndarray):
             inner = [StepSeries(Labels(), inner, np.ones(inner.size, dtype=bool))]
         assert isinstance(inner, list)
         series = [RangeSeries(s.labels, inner_grid[s.present], s.values[s.present]) for s in inner]  # type: ignore[union-attr]
         self.count_samples(sum(s.ts.size for s in series))
+        self.check_points(len(series), grid.size)
         flat = flatten(series, drop_stale=True)
-        return flat, windows(flat, refs, expr.range_ms)
+        return flat, windows(flat, refs, expr.range_ms), refs
 
     # -- nodes --------------------------------------------------------------------------------
     def unary(self, expr: ast.Unary, grid: IntArray) -> Value:
@@ -272,7 +299,7 @@ class Evaluator:
         index = next(i for i, a in enumerate(call.args) if a.type is ast.ValueType.MATRIX)
         arg = call.args[index]
         scalars = [self.scalar(a, grid) for i, a in enumerate(call.args) if i != index]
-        flat, win = self.range_arg(arg, grid)
+        flat, win, refs = self.range_arg(arg, grid, drift=call.func == "predict_linear")
         if call.func == "absent_over_time":
             present: BoolArray = np.ones(grid.size, dtype=bool)
             if flat.labels:
@@ -280,18 +307,70 @@ class Evaluator:
             if not present.any():
                 return []
             return [StepSeries(_absent_labels(arg), np.ones(grid.size), present)]
-        at = arg.selector.at if isinstance(arg, ast.MatrixSelector) else arg.at  # type: ignore[union-attr]
-        eval_ts = grid if at is None else np.full(grid.size, grid[0], dtype=np.int64)
-        refs = self._refs(at, arg.selector.offset_ms if isinstance(arg, ast.MatrixSelector) else arg.offset_ms, grid)  # type: ignore[union-attr]
-        range_ms = arg.range_ms  # type: ignore[union-attr]
-        values, present = RANGE_FUNCTIONS[call.func](win, RangeArgs(refs, range_ms, eval_ts, scalars))
+        assert isinstance(arg, ast.MatrixSelector | ast.Subquery)
+        values, present = RANGE_FUNCTIONS[call.func](win, RangeArgs(refs, arg.range_ms, grid, scalars))
+        labels = list(flat.labels)
+        if call.func in ROLLUP_FUNCTIONS and isinstance(arg, ast.MatrixSelector) and arg.range_ms % BUCKET_MS == 0:
+            labels, values, present = self._with_rollups(call.func, arg, flat, win, refs, (labels, values, present))
         keep_name = call.func == "last_over_time"
-        labels = flat.labels
         out = [
             StepSeries(labels[i] if keep_name else drop_name(labels[i]), values[i], present[i])
             for i in np.flatnonzero(present.any(axis=1)).tolist()
         ]
         return merge(out, whole_range=True)
+
+    def _with_rollups(
+        self,
+        func: str,
+        arg: ast.MatrixSelector,
+        flat: Flat,
+        win: Windows,
+        refs: IntArray,
+        result: tuple[list[Labels], FloatArray, BoolArray],
+    ) -> tuple[list[Labels], FloatArray, BoolArray]:
+        """Answer the part of each window before the first raw sample of the selection (where raw
+        samples have aged out) from the 5-minute rollups (store/query/rollup.py), adding the raw
+        samples after it; a warning says so when any window was."""
+        labels, values, present = result
+        count = win.count
+        if not isinstance(self.store, RollupReader):
+            return result
+        earliest, latest = int(refs.min()), int(refs.max())
+        horizon = int(flat.ts.min()) if flat.ts.size else None
+        if horizon is not None and horizon < earliest - arg.range_ms + BUCKET_MS:
+            return result  # no whole bucket fits before the first raw sample in any window
+        todo = self._select(arg.selector)
+        until = latest if horizon is None else min(latest, horizon)
+        rollups = self.store.read_rollup([sid for sid, _ in todo], "5m", earliest - arg.range_ms, until)
+        row = {lb: i for i, lb in enumerate(labels)}
+        extra: list[tuple[FloatArray, BoolArray]] = []
+        filled_until = -1
+        for sid, lb in todo:
+            data = rollups.get(sid)
+            if data is None:
+                continue
+            totals = bucket_totals(data, refs, arg.range_ms, horizon)
+            if not totals.has.any():
+                continue
+            filled_until = max(filled_until, int(refs[totals.has].max()))
+            i = row.get(lb)
+            raw_count = count[i].astype(np.float64) if i is not None else np.zeros(refs.size)
+            raw_value = values[i] if i is not None else np.zeros(refs.size)
+            combined = np.where(totals.has, combine(func, totals, raw_count, raw_value), raw_value)
+            if i is not None:
+                values[i] = combined
+                present[i] |= totals.has
+            else:
+                labels.append(lb)
+                extra.append((combined, totals.has))
+        if filled_until < 0:
+            return result
+        when = datetime.fromtimestamp(filled_until / 1000, tz=UTC).isoformat()
+        self.warnings.append(ROLLUP_WARNING.format(when=when, func=func))
+        if extra:
+            values = np.vstack([values.reshape(-1, refs.size), *(v[None, :] for v, _ in extra)])
+            present = np.vstack([present.reshape(-1, refs.size), *(p[None, :] for _, p in extra)])
+        return labels, values, present
 
 
 def _go_div(a: int, b: int) -> int:
@@ -379,7 +458,3 @@ def histogram_quantile(q: FloatArray, vec: Vec) -> Vec:
                 present[j] = True
         out.append(StepSeries(drop_name(key), values, present))
     return out
-
-
-def nan_scalar(steps: int) -> FloatArray:
-    return np.full(steps, math.nan)

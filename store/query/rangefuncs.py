@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from store.query.functions import quantile
 from store.query.values import BoolArray, FloatArray, IntArray
 from store.query.windows import Windows
 
@@ -264,11 +263,33 @@ def _predict_linear(w: Windows, a: RangeArgs) -> Result:
 
 
 def _quantile(w: Windows, a: RangeArgs) -> Result:
+    """quantile() of every window at once: windows padded to the longest, sorted row-wise with NaN
+    first (Prometheus' order), then the two nearest ranks interpolated; in chunks to bound memory."""
     out = np.zeros(w.lo.shape)
     ok = w.count > 0
-    vals = w.flat.values
-    for i, j in np.argwhere(ok):
-        out[i, j] = quantile(float(a.scalars[0][j]), vals[w.lo[i, j] : w.hi[i, j]])
+    longest = int(w.count.max(initial=0))
+    rows, cols = np.nonzero(ok)
+    chunk = max(1, 4_000_000 // max(longest, 1))
+    offsets = np.arange(longest)[None, :]
+    for start in range(0, rows.size, chunk):
+        r, c = rows[start : start + chunk], cols[start : start + chunk]
+        count = w.count[r, c]
+        active = offsets < count[:, None]
+        vals = w.flat.values[np.where(active, w.lo[r, c][:, None] + offsets, 0)]
+        klass = np.where(active, np.where(np.isnan(vals), 0, 1), 2)
+        ordered = np.take_along_axis(vals, np.lexsort((vals, klass), axis=1), axis=1)
+        q = a.scalars[0][c]
+        n = count.astype(np.float64)
+        rank = np.where(np.isnan(q), 0.0, q) * (n - 1)
+        lower = np.maximum(0.0, np.floor(rank))
+        upper = np.minimum(n - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        top = longest - 1  # q outside [0, 1] indexes past the window; its answer is ±Inf anyway
+        lo_v = np.take_along_axis(ordered, np.clip(lower, 0, top).astype(np.int64)[:, None], axis=1)[:, 0]
+        hi_v = np.take_along_axis(ordered, np.clip(upper, 0, top).astype(np.int64)[:, None], axis=1)[:, 0]
+        result = lo_v * (1 - weight) + hi_v * weight
+        result = np.where(q < 0, -math.inf, np.where(q > 1, math.inf, result))
+        out[r, c] = np.where(np.isnan(q), math.nan, result)
     return out, ok
 
 

@@ -8,7 +8,6 @@ that step. A scalar is one float per step. Time is integer milliseconds througho
 from __future__ import annotations
 
 import functools
-import math
 import struct
 from dataclasses import dataclass
 
@@ -106,7 +105,3 @@ def go_quote(value: str) -> str:
             out.append(ch)
     out.append('"')
     return "".join(out)
-
-
-def nan_array(n: int) -> FloatArray:
-    return np.full(n, math.nan)

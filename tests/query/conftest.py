@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from model import Sample, SystemClock
-from store import Store
+from store.tsdb import Store
 from tests.helpers import free_port, require
 from tests.query import datasets
 from tests.query.prometheus import PrometheusServer

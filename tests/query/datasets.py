@@ -38,10 +38,11 @@ STEP = 15
 POINTS = 200
 SPAN = STEP * POINTS  # seconds; the last regular sample is at start + 2985
 
-INSTANTS: tuple[float, ...] = (600, 1207.5, 1230, 1500, 1777.777, 2116, 2985, 3200, 3400)
-"""Instant evaluation times, seconds after `start`: an exact sample time; between samples just before
-stale-1's marker; right after it (and inside gap-1); the start of gap-2; an odd time; 1 s after
-stale-2's marker; the last sample; 215 s after the end (within the lookback); 415 s after it (beyond)."""
+INSTANTS: tuple[float, ...] = (0, 600, 1207.5, 1230, 1500, 1777.777, 2116, 2985, 3200, 3285, 3400)
+"""Instant evaluation times, seconds after `start`: the first sample; an exact sample time; between
+samples just before stale-1's marker; right after it (and inside gap-1); the start of gap-2; an odd
+time; 1 s after stale-2's marker; the last sample; 215 s after the end (within the lookback); exactly
+the lookback after it (the window's edge); 415 s after it (beyond)."""
 
 RANGES: tuple[tuple[float, float, float], ...] = ((0, 3300, 60), (417, 2600, 37), (1140, 1740, 15))
 """Range queries (start, end, step), seconds after `start`: everything and the tail at 1 min; a step

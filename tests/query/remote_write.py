@@ -42,7 +42,8 @@ class TimeSeries(NamedTuple):
 
 def is_stale(value: float) -> bool:
     """Whether `value` is the staleness marker (by bit pattern: every NaN compares unequal)."""
-    return struct.unpack("<Q", struct.pack("<d", value))[0] == _STALE_BITS
+    bits: int = struct.unpack("<Q", struct.pack("<d", value))[0]
+    return bits == _STALE_BITS
 
 
 def group(samples: Iterable[Sample]) -> list[TimeSeries]:

@@ -17,6 +17,7 @@ import math
 import re
 import struct
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -110,11 +111,11 @@ def test_engine_agrees_with_prometheus(expr: str, twin: Twin, engine: Any) -> No
     for offset in datasets.INSTANTS:
         at = twin.start + offset
         theirs = twin.prometheus.query(text, at)
-        ours = _ours(lambda: engine.instant(text, at))
+        ours = _ours(partial(engine.instant, text, at))
         problems += [f"instant at start+{offset:g}: {p}" for p in compare(ours, theirs, ordered=ordered)]
     for lo, hi, step in datasets.RANGES:
         theirs = twin.prometheus.query_range(text, twin.start + lo, twin.start + hi, step)
-        ours = _ours(lambda lo=lo, hi=hi, step=step: engine.range(text, twin.start + lo, twin.start + hi, step))
+        ours = _ours(partial(engine.range, text, twin.start + lo, twin.start + hi, step))
         problems += [f"range start+{lo:g}..{hi:g} step {step:g}: {p}" for p in compare(ours, theirs, ordered=False)]
     if problems:
         shown = "\n  ".join(problems[:MAX_PROBLEMS])

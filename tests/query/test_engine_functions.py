@@ -88,6 +88,8 @@ def test_over_time_functions(store: Store) -> None:
     assert one(engine.instant("quantile_over_time(0.9, g[30s])", at)) == 3 * (1 - 0.7000000000000002) + 4 * (
         0.7000000000000002
     )
+    assert one(engine.instant("quantile_over_time(1.5, g[30s])", at)) == math.inf
+    assert one(engine.instant("quantile_over_time(-1, g[30s])", at)) == -math.inf
     assert one(engine.instant("stdvar_over_time(g[30s])", at)) == 1.25
     assert one(engine.instant("stddev_over_time(g[30s])", at)) == math.sqrt(1.25)
     assert one(engine.instant("sum_over_time(g[29s])", at)) == 6.0  # [t-29s, t] misses +0

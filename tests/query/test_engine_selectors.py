@@ -126,3 +126,31 @@ def test_limits_answer_with_prometheus_messages(store: Store) -> None:
     assert samples.value.error_type == "execution"
     with pytest.raises(QueryError, match='invalid expression type "range vector" for range query'):
         engine.range("g[1m]", T, T + 60, 15)
+
+
+def test_windows_whose_raw_samples_aged_out_are_answered_from_rollups_with_a_warning(tmp_path: Path) -> None:
+    from store import Retention
+
+    clock = FakeClock(T0 + 3600)
+    store = Store.open(tmp_path / "data", clock=clock, metrics=CollectorRegistry(), retention=Retention(raw=3600.0))
+    try:
+        store.append([Sample("g", Labels(), float(i), T0 + 60 * i) for i in range(60)])
+        assert store.flush()
+        clock.advance(2 * 86400)
+        store.append([Sample("other", Labels(), 1.0, T0 + 2 * 86400)])  # writes the block; raw retention drops it
+        assert store.flush()
+        assert store.flush()
+        sid = store.select([])[0].id
+        assert store.read_range([sid], int(T0 * 1000), int((T0 + 3600) * 1000)) == {}
+        engine = QueryEngine(store)
+        # [T0+1200, T0+1800] holds samples 20..30 (raw answer 25); the whole buckets inside it,
+        # [1200, 1500) and [1500, 1800), hold 20..29
+        result = engine.instant("avg_over_time(g[10m])", T0 + 1800)
+        assert [s.value for s in result.vector] == [24.5]
+        assert result.warnings and "5-minute rollups" in result.warnings[0]
+        assert [s.value for s in engine.instant("count_over_time(g[10m])", T0 + 1800).vector] == [10.0]
+        assert [s.value for s in engine.instant("max_over_time(g[10m])", T0 + 1800).vector] == [29.0]
+        assert engine.instant("rate(g[10m])", T0 + 1800).vector == ()  # never from rollups
+        assert engine.instant("avg_over_time(g[7m])", T0 + 1800).vector == ()  # not whole buckets
+    finally:
+        store.close()
