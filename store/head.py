@@ -10,10 +10,11 @@ The head is not thread-safe by itself: the store holds one lock around every cal
 
 from __future__ import annotations
 
+import bisect
 import math
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -144,6 +145,21 @@ class _Series:
         offs.append(np.frombuffer(self.offs, dtype=np.int32).copy())
         vals.append(np.frombuffer(self.vals, dtype=np.float64).copy())
         return SeriesData(np.concatenate(offs).astype(np.int64) + self.base, np.concatenate(vals))
+
+    def open_window(self, start: int, end: int) -> SeriesData:
+        """The open chunk's samples within [start, end] (ms), copied. When the window starts inside
+        the unpacked buffer (the usual recent read: `rate(x[5m])`), only the buffer's slice is
+        copied; the frozen parts are decoded only when the window reaches back into them."""
+        offs = self.offs
+        if not offs or (self.parts is not None and start - self.base <= offs[0]):
+            ts, vals = self.open_arrays()
+            first, last = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
+            return SeriesData(ts[first:last], vals[first:last])
+        lo = bisect.bisect_left(offs, start - self.base)
+        hi = bisect.bisect_right(offs, end - self.base)
+        ts = np.frombuffer(offs[lo:hi], dtype=np.int32).astype(np.int64)
+        ts += self.base
+        return SeriesData(ts, np.frombuffer(self.vals[lo:hi], dtype=np.float64))
 
     def close_chunk(self) -> None:
         """Encode the open chunk as a closed chunk and empty it."""
@@ -365,7 +381,9 @@ class Head:
                 continue
             parts: list[HeadChunk | SeriesData] = [c for c in s.chunks() if c.end >= start and c.start <= end]
             if s.has_open() and s.last_t >= start and s.base <= end:
-                parts.append(s.open_arrays())
+                window = s.open_window(start, end)
+                if window.ts.size:
+                    parts.append(window)
             if parts:
                 out[sid] = parts
         return out
@@ -377,8 +395,24 @@ class Head:
                 yield Sample(s.name, s.labels, s.last_v, s.last_t / 1000.0)
 
 
-def decode_parts(parts: Sequence[HeadChunk | SeriesData], start: int, end: int) -> SeriesData:
-    """Decode chunks of one series (in time order) and keep samples within [start, end] (ms)."""
+def decode_blob(blob: bytes) -> SeriesData:
+    """One encoded chunk's samples."""
+    cols = decode_chunk(blob)
+    return SeriesData(cols[0].astype(np.int64, copy=False), cols[1].astype(np.float64, copy=False))
+
+
+def decode_parts(
+    parts: Sequence[HeadChunk | SeriesData],
+    start: int,
+    end: int,
+    decode: Callable[[HeadChunk], SeriesData] | None = None,
+) -> SeriesData:
+    """Decode chunks of one series (in time order) and keep samples within [start, end] (ms).
+    `decode` decodes a closed chunk (e.g. through a `ChunkCache`); by default `decode_blob`."""
+    if len(parts) == 1 and isinstance(parts[0], SeriesData):  # an open-chunk window: already cut
+        only = parts[0]
+        if only.ts.size == 0 or (only.ts[0] >= start and only.ts[-1] <= end):
+            return only
     ts_parts: list[IntArray] = []
     val_parts: list[FloatArray] = []
     for c in parts:
@@ -386,10 +420,13 @@ def decode_parts(parts: Sequence[HeadChunk | SeriesData], start: int, end: int) 
             ts_parts.append(c.ts)
             val_parts.append(c.values)
             continue
-        cols = decode_chunk(c.blob)
-        ts_parts.append(cols[0].astype(np.int64, copy=False))
-        val_parts.append(cols[1].astype(np.float64, copy=False))
-    ts = np.concatenate(ts_parts) if ts_parts else np.zeros(0, np.int64)
-    vals = np.concatenate(val_parts) if val_parts else np.zeros(0, np.float64)
+        data = decode(c) if decode is not None else decode_blob(c.blob)
+        ts_parts.append(data.ts)
+        val_parts.append(data.values)
+    if len(ts_parts) == 1:
+        ts, vals = ts_parts[0], val_parts[0]
+    else:
+        ts = np.concatenate(ts_parts) if ts_parts else np.zeros(0, np.int64)
+        vals = np.concatenate(val_parts) if val_parts else np.zeros(0, np.float64)
     lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
     return SeriesData(ts[lo:hi], vals[lo:hi])

@@ -3,6 +3,7 @@ duplicates: the head answers for every time at or after its floor, the file for 
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections import defaultdict
@@ -11,16 +12,23 @@ from collections.abc import Sequence
 import numpy as np
 
 from store import disk
-from store.head import Head, HeadChunk, SeriesData, decode_parts
+from store.chunkcache import ChunkCache
+from store.head import Head, HeadChunk, SeriesData, decode_blob, decode_parts
 from store.rollups import TIER_5M, TIERS, RollupData, Tier, bucketize, decode_rows
 
 __all__ = ["read_range", "read_rollup"]
 
 
 def read_range(
-    conn: sqlite3.Connection, head: Head, lock: threading.Lock, ids: Sequence[int], start: int, end: int
+    conn: sqlite3.Connection,
+    head: Head,
+    lock: threading.Lock,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    cache: ChunkCache | None = None,
 ) -> dict[int, SeriesData]:
-    """Raw samples of each series within [start, end] (ms)."""
+    """Raw samples of each series within [start, end] (ms); closed chunks decoded through `cache`."""
     with lock:
         floor = head.floor
         snap = head.snapshot(ids, max(start, floor), end)
@@ -34,7 +42,8 @@ def read_range(
     out: dict[int, SeriesData] = {}
     for sid in ids:
         if sid in parts:
-            data = decode_parts(parts[sid], start, end)
+            decode = None if cache is None else functools.partial(cache.decoded, sid, decode=decode_blob)
+            data = decode_parts(parts[sid], start, end, decode)
             if data.ts.size:
                 out[sid] = data
     return out

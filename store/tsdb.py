@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from model import Clock, Labels, Sample, TargetState
 from store import disk, reads
+from store.chunkcache import ChunkCache
 from store.disk import Disk, StateRow
 from store.head import Head, SeriesData
 from store.index import Matcher, SeriesRef, select
@@ -95,6 +96,7 @@ class Store:
         retention: Retention | None = None,
         queue_batches: int = 256,
         stall_timeout: float = 10.0,
+        chunk_cache_bytes: int = 64 * 2**20,
     ) -> None:
         """Open (or create) the store in `data_dir`, replay its write-ahead records, start the writer.
 
@@ -114,6 +116,8 @@ class Store:
         self._local = threading.local()
         self._disk = Disk(self.path)
         self._head = Head(block_ms=BLOCK_MS, window_ms=int(head_window * 1000))
+        self._chunk_cache = ChunkCache(chunk_cache_bytes)
+        """Decoded closed chunks (head and disk) of recent reads: rules and dashboards re-read them."""
         self._recover()
         self._busy_since: float | None = None
         self._last_error: str | None = None
@@ -278,11 +282,14 @@ class Store:
         name = next((m.value for m in matchers if m.name == "__name__" and m.op.value == "="), None)
         with self._lock:
             pool = self._head.all_series(name)
-        return select(pool, matchers)
+        rest = [m for m in matchers if not (m.name == "__name__" and m.op.value == "=" and m.value == name)]
+        if name is not None and not rest:  # the name alone: every series of the pool, no matching
+            return sorted((SeriesRef(sid, n, labels) for sid, n, labels in pool), key=lambda r: r.id)
+        return select(pool, rest)
 
     def read_range(self, ids: Sequence[int], start_ms: int, end_ms: int) -> dict[int, SeriesData]:
         """Raw samples of each series within [start_ms, end_ms]; series without samples are absent."""
-        return reads.read_range(self._reader(), self._head, self._lock, ids, start_ms, end_ms)
+        return reads.read_range(self._reader(), self._head, self._lock, ids, start_ms, end_ms, self._chunk_cache)
 
     def read_rollup(self, ids: Sequence[int], step: str, start_ms: int, end_ms: int) -> dict[int, RollupData]:
         """Aggregates per `step` bucket ("5m" or "1h") whose start lies within [start_ms, end_ms]."""
