@@ -93,6 +93,7 @@ class _Series:
         "last_v",
         "name",
         "offs",
+        "part_starts",
         "parts",
         "vals",
     )
@@ -108,6 +109,7 @@ class _Series:
         self.bounds = array("q")  # closed chunks: start, end, samples; three entries per chunk
         self.blobs: list[bytes] = []  # closed chunks' encoded bytes, in time order
         self.parts: list[bytes] | None = None  # the open chunk's frozen parts (store/parts.py)
+        self.part_starts: list[int] = []  # each part's first offset (reads decode only the parts they need)
         self.frozen = 0  # samples in those parts
         self.hint = 0  # decimal places of the last part, or parts.RAW
         self.last_t = -(2**62)
@@ -126,6 +128,7 @@ class _Series:
         if self.parts is None:
             self.parts = []
         self.parts.append(data)
+        self.part_starts.append(self.offs[0])
         self.frozen += len(self.vals)
         self.hint = hint
         del self.offs[:]
@@ -134,11 +137,11 @@ class _Series:
     def has_open(self) -> bool:
         return bool(self.vals) or self.parts is not None
 
-    def open_arrays(self) -> SeriesData:
-        """A copy of the open chunk: its frozen parts, then the buffer."""
+    def open_arrays(self, first_part: int = 0) -> SeriesData:
+        """A copy of the open chunk: its frozen parts (from `first_part` on), then the buffer."""
         offs: list[npt.NDArray[np.int32]] = []
         vals: list[FloatArray] = []
-        for part in self.parts or ():
+        for part in (self.parts or [])[first_part:]:
             o, v = unpack_part(part)
             offs.append(o)
             vals.append(v)
@@ -152,9 +155,10 @@ class _Series:
         copied; the frozen parts are decoded only when the window reaches back into them."""
         offs = self.offs
         if not offs or (self.parts is not None and start - self.base <= offs[0]):
-            ts, vals = self.open_arrays()
-            first, last = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
-            return SeriesData(ts[first:last], vals[first:last])
+            first_part = max(0, bisect.bisect_right(self.part_starts, start - self.base) - 1)
+            ts, vals = self.open_arrays(first_part)
+            cut = np.searchsorted(ts, [start, end + 1], "left")
+            return SeriesData(ts[cut[0] : cut[1]], vals[cut[0] : cut[1]])
         lo = bisect.bisect_left(offs, start - self.base)
         hi = bisect.bisect_right(offs, end - self.base)
         ts = np.frombuffer(offs[lo:hi], dtype=np.int32).astype(np.int64)
@@ -167,6 +171,7 @@ class _Series:
         self.bounds.extend((int(ts[0]), int(ts[-1]), len(vals)))
         self.blobs.append(encode_chunk([ts, vals]))
         self.parts = None
+        self.part_starts = []
         self.frozen = 0
         del self.offs[:]
         del self.vals[:]

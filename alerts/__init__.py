@@ -1,0 +1,2 @@
+"""Alerting: rules evaluated through the query engine, alert state, and the notification pipeline
+(inhibit -> silence/maintenance -> group -> dedup -> notify with retry -> record)."""
