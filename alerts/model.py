@@ -20,8 +20,8 @@ __all__ = [
     "Alert",
     "AlertState",
     "Notification",
-    "NotifyError",
     "Notifier",
+    "NotifyError",
     "common",
     "fingerprint",
 ]

@@ -1,39 +1,80 @@
-"""A bounded cache of decoded closed chunks, so repeated reads of the same recent hours (rules every
-15 s, dashboards refreshing, a range query re-run) decode each chunk once.
+"""A bounded cache of decoded closed chunks and frozen parts, so repeated reads of the same recent
+hours (rules every 15 s, dashboards refreshing, a range query re-run) decode each piece once.
 
-Closed chunks never change: a chunk is identified by its series, first timestamp and sample count
-(a chunk re-encoded when written to disk holds the same samples under the same key). The cache
-keeps the most recently used decoded chunks within a byte budget (16 bytes a sample) and is
-thread-safe: reads decode outside the store's lock, several at once.
+Closed chunks and the open chunk's frozen parts never change once written: a chunk is identified by
+its series, first timestamp and sample count (a chunk re-encoded when written to disk holds the
+same samples under the same key), a part by its series, its chunk's base time and its position.
+Decoded pieces are kept as `array` buffers (absolute ms timestamps, values), which the flat read
+slices with `bisect` without a numpy call per series; `Decoded.series()` views them as numpy
+arrays. The cache keeps the most recently used pieces within a byte budget (16 bytes a sample) and
+is thread-safe: reads decode outside the store's lock, several at once.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import NamedTuple
 
-from store.head import HeadChunk, SeriesData
+import numpy as np
 
-__all__ = ["ChunkCache"]
+from store.head import HeadChunk, SeriesData, decode_blob
+from store.parts import unpack_part
+
+__all__ = ["ChunkCache", "Decoded"]
 
 BYTES_PER_SAMPLE = 16  # int64 timestamp + float64 value
 
 
+class Decoded(NamedTuple):
+    """A decoded chunk or part: absolute timestamps (ms, ascending) and values."""
+
+    ts: array[int]
+    values: array[float]
+
+    @classmethod
+    def of(cls, data: SeriesData) -> Decoded:
+        ts, values = array("q"), array("d")
+        ts.frombytes(data.ts.astype(np.int64, copy=False).tobytes())
+        values.frombytes(data.values.astype(np.float64, copy=False).tobytes())
+        return cls(ts, values)
+
+    def series(self) -> SeriesData:
+        """Numpy views of the buffers (read-only use: the buffers never change)."""
+        return SeriesData(np.frombuffer(self.ts, dtype=np.int64), np.frombuffer(self.values, dtype=np.float64))
+
+
 class ChunkCache:
-    """Decoded chunks by (series id, chunk start, samples), least recently used out first."""
+    """Decoded pieces by key, least recently used out first, within `budget_bytes`."""
 
     def __init__(self, budget_bytes: int = 64 * 2**20) -> None:
         self.budget_bytes = budget_bytes
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, int, int], SeriesData] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Decoded] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
 
-    def decoded(self, sid: int, chunk: HeadChunk, decode: Callable[[bytes], SeriesData]) -> SeriesData:
-        """`chunk` of series `sid` decoded: from the cache, or by `decode(chunk.blob)` (then kept)."""
-        key = (sid, chunk.start, chunk.samples)
+    def chunk(self, sid: int, chunk: HeadChunk, decode: Callable[[bytes], SeriesData] = decode_blob) -> Decoded:
+        """Closed `chunk` of series `sid`, decoded (by `decode(chunk.blob)` on a miss)."""
+        return self._get(("chunk", sid, chunk.start, chunk.samples), lambda: Decoded.of(decode(chunk.blob)))
+
+    def part(self, sid: int, base: int, index: int, blob: bytes) -> Decoded:
+        """Frozen part `index` of series `sid`'s open chunk whose base time is `base` (ms)."""
+
+        def decode() -> Decoded:
+            offsets, values = unpack_part(blob)
+            return Decoded.of(SeriesData(offsets.astype(np.int64) + base, values))
+
+        return self._get(("part", sid, base, index), decode)
+
+    def decoded(self, sid: int, chunk: HeadChunk, decode: Callable[[bytes], SeriesData] = decode_blob) -> SeriesData:
+        """`chunk` of series `sid` as numpy arrays (for reads that work per series)."""
+        return self.chunk(sid, chunk, decode).series()
+
+    def _get(self, key: Hashable, decode: Callable[[], Decoded]) -> Decoded:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -41,8 +82,8 @@ class ChunkCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        data = decode(chunk.blob)
-        size = data.ts.size * BYTES_PER_SAMPLE
+        data = decode()
+        size = len(data.ts) * BYTES_PER_SAMPLE
         if size > self.budget_bytes:
             return data
         with self._lock:
@@ -51,7 +92,7 @@ class ChunkCache:
                 self._bytes += size
                 while self._bytes > self.budget_bytes:
                     _, dropped = self._entries.popitem(last=False)
-                    self._bytes -= dropped.ts.size * BYTES_PER_SAMPLE
+                    self._bytes -= len(dropped.ts) * BYTES_PER_SAMPLE
         return data
 
     @property

@@ -49,6 +49,23 @@ class SeriesData(NamedTuple):
     values: FloatArray
 
 
+class OpenWindow(NamedTuple):
+    """The open chunk's share of a flat read: frozen parts (position, packed bytes) to decode, then
+    the buffer's samples in the window as offsets from `base` (int64) and values."""
+
+    parts: list[tuple[int, bytes]]
+    offsets: array[int]
+    values: array[float]
+    base: int
+
+
+class FlatPlan(NamedTuple):
+    """A series' head data for a flat read: closed chunks, then the open chunk's window."""
+
+    chunks: list[HeadChunk]
+    window: OpenWindow | None
+
+
 @dataclass
 class Rejections:
     """Samples the head refused, by reason (names as in Prometheus' TSDB where one exists)."""
@@ -164,6 +181,20 @@ class _Series:
         ts = np.frombuffer(offs[lo:hi], dtype=np.int32).astype(np.int64)
         ts += self.base
         return SeriesData(ts, np.frombuffer(self.vals[lo:hi], dtype=np.float64))
+
+    def flat_window(self, start: int, end: int) -> OpenWindow:
+        """The open chunk's part of a flat read of [start, end] (ms), copied: the frozen parts the
+        window reaches (undecoded; the reader decodes them through its cache) and the buffer's
+        samples within the window."""
+        offs = self.offs
+        rel_start = start - self.base
+        parts: list[tuple[int, bytes]] = []
+        if self.parts is not None and (not offs or rel_start <= offs[0]):
+            first = max(0, bisect.bisect_right(self.part_starts, rel_start) - 1)
+            parts = [(index, self.parts[index]) for index in range(first, len(self.parts))]
+        lo = bisect.bisect_left(offs, rel_start)
+        hi = bisect.bisect_right(offs, end - self.base)
+        return OpenWindow(parts, array("q", offs[lo:hi]), self.vals[lo:hi], self.base)
 
     def close_chunk(self) -> None:
         """Encode the open chunk as a closed chunk and empty it."""
@@ -384,13 +415,29 @@ class Head:
             s = self._by_id.get(sid)
             if s is None:
                 continue
-            parts: list[HeadChunk | SeriesData] = [c for c in s.chunks() if c.end >= start and c.start <= end]
+            parts: list[HeadChunk | SeriesData] = (
+                [c for c in s.chunks() if c.end >= start and c.start <= end] if s.blobs else []
+            )
             if s.has_open() and s.last_t >= start and s.base <= end:
                 window = s.open_window(start, end)
                 if window.ts.size:
                     parts.append(window)
             if parts:
                 out[sid] = parts
+        return out
+
+    def flat_plan(self, ids: Sequence[int], start: int, end: int) -> list[FlatPlan | None]:
+        """What `read_flat` needs of each series (None: nothing in the head): the closed chunks
+        overlapping [start, end] and the open chunk's window, copied under the caller's lock."""
+        out: list[FlatPlan | None] = []
+        for sid in ids:
+            s = self._by_id.get(sid)
+            if s is None:
+                out.append(None)
+                continue
+            chunks = [c for c in s.chunks() if c.end >= start and c.start <= end] if s.blobs else []
+            window = s.flat_window(start, end) if s.has_open() and s.last_t >= start and s.base <= end else None
+            out.append(FlatPlan(chunks, window) if chunks or window is not None else None)
         return out
 
     def latest(self) -> Iterator[Sample]:

@@ -3,20 +3,24 @@ duplicates: the head answers for every time at or after its floor, the file for 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import sqlite3
 import threading
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from store import disk
-from store.chunkcache import ChunkCache
+from store.chunkcache import ChunkCache, Decoded
+from store.codec import FloatArray, IntArray
 from store.head import Head, HeadChunk, SeriesData, decode_blob, decode_parts
 from store.rollups import TIER_5M, TIERS, RollupData, Tier, bucketize, decode_rows
 
-__all__ = ["read_range", "read_rollup"]
+__all__ = ["FlatData", "read_flat", "read_range", "read_rollup"]
 
 
 def read_range(
@@ -47,6 +51,72 @@ def read_range(
             if data.ts.size:
                 out[sid] = data
     return out
+
+
+class FlatData(NamedTuple):
+    """Samples of several series concatenated in the order asked: series i owns `sizes[i]` samples
+    (0 when it has none in the range), timestamps (ms) ascending within each series."""
+
+    ts: IntArray
+    values: FloatArray
+    sizes: IntArray
+
+
+def read_flat(
+    conn: sqlite3.Connection,
+    head: Head,
+    lock: threading.Lock,
+    ids: Sequence[int],
+    start: int,
+    end: int,
+    cache: ChunkCache,
+) -> FlatData:
+    """What `read_range` reads, laid out flat, built without a numpy array per series: the open
+    chunks' windows (the usual recent read) are copied slice by slice into one buffer, and closed
+    chunks are decoded once through `cache`. For queries over many series."""
+    with lock:
+        floor = head.floor
+        plans = head.flat_plan(ids, max(start, floor), end)
+    older: dict[int, list[HeadChunk]] = defaultdict(list)
+    if start < floor:
+        for r in disk.read_rows(conn, "raw", list(ids), start, min(end, floor - 1)):
+            if r.start < floor:
+                older[r.series_id].append(HeadChunk(r.start, r.end, r.count, r.blob))
+    rel, vals = array("q"), array("d")
+    bases: list[int] = []
+    lengths: list[int] = []
+    sizes = np.zeros(len(ids), dtype=np.int64)
+
+    def add(piece: Decoded, lo: int, hi: int) -> int:
+        first, last = bisect.bisect_left(piece.ts, lo), bisect.bisect_right(piece.ts, hi)
+        if last > first:
+            rel.extend(piece.ts[first:last])
+            vals.extend(piece.values[first:last])
+            bases.append(0)
+            lengths.append(last - first)
+        return last - first
+
+    for i, (sid, plan) in enumerate(zip(ids, plans, strict=True)):
+        n = 0
+        for chunk in older.get(sid, ()):
+            n += add(cache.chunk(sid, chunk), start, min(end, floor - 1))
+        if plan is not None:
+            head_start = max(start, floor)
+            for chunk in plan.chunks:
+                n += add(cache.chunk(sid, chunk), head_start, end)
+            window = plan.window
+            if window is not None:
+                for index, blob in window.parts:
+                    n += add(cache.part(sid, window.base, index, blob), head_start, end)
+                if window.offsets:
+                    rel.extend(window.offsets)
+                    vals.extend(window.values)
+                    bases.append(window.base)
+                    lengths.append(len(window.offsets))
+                    n += len(window.offsets)
+        sizes[i] = n
+    ts = np.frombuffer(rel, dtype=np.int64) + np.repeat(np.array(bases, dtype=np.int64), lengths)
+    return FlatData(ts, np.frombuffer(vals, dtype=np.float64).copy(), sizes)
 
 
 def read_rollup(

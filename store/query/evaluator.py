@@ -26,7 +26,7 @@ from store.query.result import QueryError
 from store.query.rollup import BUCKET_MS, ROLLUP_FUNCTIONS, RollupReader, bucket_totals, combine
 from store.query.rollup import WARNING as ROLLUP_WARNING
 from store.query.values import NAME, BoolArray, FloatArray, IntArray, RangeSeries, StepSeries, Vec, drop_name
-from store.query.windows import Flat, Windows, flatten, latest, windows
+from store.query.windows import Flat, Windows, flat_of, flatten, latest, windows
 
 __all__ = ["Evaluator", "Queryable", "Value"]
 
@@ -151,6 +151,18 @@ class Evaluator:
         self.count_samples(sum(s.ts.size for s in out))
         return out
 
+    def _read_flat(self, selected: list[tuple[int, Labels]], start: int, end: int, *, drop_stale: bool) -> Flat:
+        """The selected series' samples in [start, end] laid out flat (series without samples left
+        out), through the store's flat read when it has one."""
+        read_flat = getattr(self.store, "read_flat", None)
+        if read_flat is None or not selected:
+            return flatten(self._read(selected, start, end) if selected else [], drop_stale=drop_stale)
+        data = read_flat([sid for sid, _ in selected], start, end)
+        self.count_samples(int(data.ts.size))
+        has = data.sizes > 0
+        labels = [lb for (_, lb), keep in zip(selected, has.tolist(), strict=True) if keep]
+        return flat_of(labels, data.ts, data.values, data.sizes[has], drop_stale=drop_stale)
+
     def count_samples(self, n: int) -> None:
         """Count samples read (and subquery points made); past `max_samples`, refuse the query."""
         self.samples += n
@@ -168,9 +180,8 @@ class Evaluator:
         selected = self._select(sel)
         if not selected:
             return [], []
-        series = self._read(selected, int(refs.min()) - self.lookback_ms, int(refs.max()))
-        self.check_points(len(series), grid.size)
-        flat = flatten(series, drop_stale=False)
+        flat = self._read_flat(selected, int(refs.min()) - self.lookback_ms, int(refs.max()), drop_stale=False)
+        self.check_points(len(flat.labels), grid.size)
         idx, ok = latest(flat, refs, self.lookback_ms)
         rows = np.flatnonzero(ok.any(axis=1)).tolist()
         values = flat.values[idx]
@@ -192,9 +203,8 @@ class Evaluator:
             if drift and sel.at is not None:
                 refs = refs + (grid - grid[0])
             selected = self._select(sel)
-            series = self._read(selected, first, last) if selected else []
-            self.check_points(len(series), grid.size)
-            flat = flatten(series, drop_stale=True)
+            flat = self._read_flat(selected, first, last, drop_stale=True)
+            self.check_points(len(flat.labels), grid.size)
             return flat, windows(flat, refs, expr.range_ms), refs
         if not isinstance(expr, ast.Subquery):
             raise QueryError(f"expected a range vector, got {expr.type.value}", error_type="bad_data")

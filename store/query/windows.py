@@ -16,7 +16,7 @@ import numpy as np
 from model import Labels
 from store.query.values import BoolArray, FloatArray, IntArray, RangeSeries, stale_mask
 
-__all__ = ["Flat", "Windows", "flatten", "latest", "windows"]
+__all__ = ["Flat", "Windows", "flat_of", "flatten", "latest", "windows"]
 
 
 @dataclass(slots=True)
@@ -50,13 +50,19 @@ def flatten(series: list[RangeSeries], *, drop_stale: bool) -> Flat:
     ts = np.concatenate([s.ts for s in series]).astype(np.int64, copy=False)
     values = np.concatenate([s.values for s in series]).astype(np.float64, copy=False)
     sizes = np.fromiter((s.ts.size for s in series), dtype=np.int64, count=len(series))
+    return flat_of(labels, ts, values, sizes, drop_stale=drop_stale)
+
+
+def flat_of(labels: list[Labels], ts: IntArray, values: FloatArray, sizes: IntArray, *, drop_stale: bool) -> Flat:
+    """A `Flat` of series laid out one after another (`sizes[i]` samples each, none empty), with
+    staleness markers removed when `drop_stale` (range windows never see them)."""
     if drop_stale:
         keep = ~stale_mask(values)
         if not keep.all():
-            owner = np.repeat(np.arange(len(series)), sizes)
+            owner = np.repeat(np.arange(len(labels)), sizes)
             ts, values = ts[keep], values[keep]
-            sizes = np.bincount(owner[keep], minlength=len(series)).astype(np.int64)
-    starts = np.zeros(len(series) + 1, np.int64)
+            sizes = np.bincount(owner[keep], minlength=len(labels)).astype(np.int64)
+    starts = np.zeros(len(labels) + 1, np.int64)
     np.cumsum(sizes, out=starts[1:])
     return Flat(labels, ts, values, starts)
 

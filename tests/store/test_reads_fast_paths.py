@@ -87,3 +87,26 @@ def test_reads_through_the_cache_equal_reads_without_it(tmp_path: object, clock:
     assert {sid: d.values.tolist() for sid, d in cold.items()} == {sid: d.values.tolist() for sid, d in warm.items()}
     assert [cold[sid].ts.size for sid in ids] == [350, 350, 350]
     assert store._chunk_cache.hits >= 3
+
+
+def test_read_flat_is_read_range_laid_out_flat_for_every_window(clock: FakeClock, store: Store) -> None:
+    labels = [Labels(host=f"h{i}") for i in range(4)]
+    t0 = clock.now()
+    for k in range(400):  # 100 minutes: closed chunks, frozen parts and the buffer all hold samples
+        clock.set(t0 + k * 15)
+        store.append(
+            [Sample("z", lb, float(k * (i + 1)) + 0.25, t0 + k * 15) for i, lb in enumerate(labels) if k % (i + 1) == 0]
+        )
+    assert store.flush()
+    ids = [ref.id for ref in store.select([])] + [10_000]  # and a series that does not exist
+    base = int(t0 * 1000)
+    for start_k, end_k in [(0, 399), (390, 399), (200, 260), (239, 241), (100, 100), (398, 500), (-50, 3)]:
+        start, end = base + start_k * 15_000, base + end_k * 15_000
+        flat = store.read_flat(ids, start, end)
+        per_series = store.read_range(ids, start, end)
+        sizes = [per_series[sid].ts.size if sid in per_series else 0 for sid in ids]
+        assert flat.sizes.tolist() == sizes, (start_k, end_k)
+        expected_ts = [t for sid in ids if sid in per_series for t in per_series[sid].ts.tolist()]
+        expected_values = [v for sid in ids if sid in per_series for v in per_series[sid].values.tolist()]
+        assert flat.ts.tolist() == expected_ts, (start_k, end_k)
+        assert flat.values.tolist() == expected_values, (start_k, end_k)
