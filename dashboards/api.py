@@ -129,6 +129,13 @@ class Params:
 
 
 @dataclass(frozen=True, slots=True)
+class RawJson:
+    """JSON text that goes into an answer as it is (a query result encoded by the engine)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """A successful answer: the `data` object and the warnings."""
 
@@ -171,7 +178,7 @@ class QueryApi:
             raise _query_error(exc) from exc
         if timeout is not None and time.monotonic() - started > timeout:
             raise ApiError("timeout", _TIMED_OUT)
-        return Answer(result.to_json(), result.warnings)
+        return Answer(RawJson(result.to_json_text()), result.warnings)
 
     def series(self, params: Params) -> Answer:
         selectors = params.getlist("match[]")
@@ -257,6 +264,11 @@ def _query_error(exc: QueryError) -> ApiError:
 
 
 def success_body(answer: Answer) -> str:
+    if isinstance(answer.data, RawJson):  # a query result, already encoded
+        warnings = ""
+        if answer.warnings:
+            warnings = ',"warnings":' + json.dumps(list(answer.warnings), ensure_ascii=False, separators=(",", ":"))
+        return f'{{"status":"success","data":{answer.data.text}{warnings}}}'
     body: dict[str, object] = {"status": "success", "data": answer.data}
     if answer.warnings:
         body["warnings"] = list(answer.warnings)

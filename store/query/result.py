@@ -7,6 +7,8 @@ dashboards, reports) gets these types from `QueryEngine` (store/query/engine.py)
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -70,6 +72,26 @@ class QueryResult:
     string: tuple[float, str] | None = None
     warnings: tuple[str, ...] = field(default=())
 
+    def to_json_text(self) -> str:
+        """`json.dumps(self.to_json())` (compact, UTF-8 kept), built faster: each series' `metric`
+        object is encoded once per label set and remembered (the same series answer query after
+        query)."""
+        if self.result_type == "vector":
+            items = ",".join(
+                f'{{"metric":{_metric_json(s.labels)},"value":[{_json_time(s.t)},"{format_value(s.value)}"]}}'
+                for s in self.vector
+            )
+        elif self.result_type == "matrix":
+            items = ",".join(
+                f'{{"metric":{_metric_json(s.labels)},"values":['
+                + ",".join(f'[{_json_time(t)},"{format_value(v)}"]' for t, v in s.points)
+                + "]}"
+                for s in self.matrix
+            )
+        else:
+            return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return f'{{"resultType":"{self.result_type}","result":[{items}]}}'
+
     def to_json(self) -> dict[str, object]:
         """The `data` object of Prometheus' API: {"resultType": ..., "result": ...}."""
         if self.result_type == "vector":
@@ -115,6 +137,15 @@ def _without_exponent(text: str) -> str:
     if point >= len(digits):
         return f"{sign}{digits}{'0' * (point - len(digits))}"
     return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+@functools.lru_cache(maxsize=262_144)
+def _metric_json(labels: Labels) -> str:
+    return json.dumps(dict(labels), ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_time(t: float) -> str:
+    return json.dumps(_time(t))
 
 
 def _time(t: float) -> float | int:
