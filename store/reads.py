@@ -76,6 +76,9 @@ def read_flat(
     chunks are decoded once through `cache`. For queries over many series."""
     with lock:
         floor = head.floor
+        if start >= floor:  # all in the head (the usual recent read): one pass under the lock
+            ts, values, sizes = head.flat_recent(ids, start, end, cache.chunk, cache.part)
+            return FlatData(ts, values, sizes)
         plans = head.flat_plan(ids, max(start, floor), end)
     older: dict[int, list[HeadChunk]] = defaultdict(list)
     if start < floor:
