@@ -61,6 +61,8 @@ class Alert:
     fired_at: float | None = None
     resolved_at: float | None = None
     last_evaluated: float | None = None
+    generator_url: str = ""
+    """Where the alert comes from (Prometheus' generatorURL: the rule's expression in the console)."""
 
     @property
     def fingerprint(self) -> str:

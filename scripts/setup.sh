@@ -47,8 +47,9 @@ if ((with_test)); then
     # snmpd, snmp: net-snmp's agent and CLI, the real agent (and reference walker) of the SNMP tests.
     # prometheus-node-exporter: the real exporter the exporter collector's tests scrape.
     # prometheus: the real Prometheus 2.42 the query engine's differential tests compare against.
+    # prometheus-alertmanager: the real Alertmanager 0.25 the Alertmanager notifier's tests send to.
     # (chromium joins here when the browser tests do.)
-    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus)
+    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus prometheus-alertmanager)
 fi
 
 missing=()
