@@ -94,7 +94,7 @@ class Notification:
 
     @property
     def status(self) -> str:
-        """"firing" while any alert of the group fires, else "resolved" (Alertmanager's rule)."""
+        """ "firing" while any alert of the group fires, else "resolved" (Alertmanager's rule)."""
         return "firing" if any(not a.resolved for a in self.alerts) else "resolved"
 
 
