@@ -8,27 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from model import FakeClock, Labels, Sample
+from model import Labels
 from store import Store
-from store.query import QueryEngine, QueryError, QueryResult
-
-T0 = 1_800_000_000.0
-T = T0 + 600
+from store.query import QueryError, QueryResult
+from tests.query.engine_support import T, open_store, put
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "data", clock=FakeClock(T0 + 3600), metrics=CollectorRegistry())
+    s = open_store(tmp_path)
     yield s
     s.close()
-
-
-def put(store: Store, *samples: tuple[str, dict[str, str], float, float]) -> QueryEngine:
-    store.append([Sample(name, Labels(labels), value, T + t) for name, labels, value, t in samples])
-    assert store.flush()
-    return QueryEngine(store)
 
 
 def one(result: QueryResult) -> float:

@@ -8,14 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from model import FakeClock, Labels, Sample
-from store import Store
+from model import Labels, Sample
 from store.query import QueryEngine, QueryError, QueryResult
-
-T0 = 1_800_000_000.0
-T = T0 + 600
+from tests.query.engine_support import T, open_store
 
 CPU = (  # (instance, site, value)
     ("a1", "ams", 1.0),
@@ -28,7 +24,7 @@ CPU = (  # (instance, site, value)
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[QueryEngine]:
-    store = Store.open(tmp_path / "data", clock=FakeClock(T0 + 3600), metrics=CollectorRegistry())
+    store = open_store(tmp_path)
     samples = [Sample("cpu", Labels(instance=i, site=s), v, T) for i, s, v in CPU]
     samples += [Sample("site_info", Labels(site=s, region=r), 1.0, T) for s, r in (("ams", "eu-w"), ("fra", "eu-c"))]
     samples += [Sample("limit", Labels(instance=i), 5.0, T) for i in ("a1", "a2", "f1")]

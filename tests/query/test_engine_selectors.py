@@ -14,22 +14,14 @@ from prometheus_client import CollectorRegistry
 from model import FakeClock, Labels, Sample
 from store import Store
 from store.query import STALE_NAN, QueryEngine, QueryError, is_stale
-
-T0 = 1_800_000_000.0  # an hour boundary; the store accepts samples from here on
-T = T0 + 600  # the tests' time zero
+from tests.query.engine_support import T0, T, open_store, put
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "data", clock=FakeClock(T0 + 3600), metrics=CollectorRegistry())
+    s = open_store(tmp_path)
     yield s
     s.close()
-
-
-def put(store: Store, *samples: tuple[str, dict[str, str], float, float]) -> QueryEngine:
-    store.append([Sample(name, Labels(labels), value, T + t) for name, labels, value, t in samples])
-    assert store.flush()
-    return QueryEngine(store)
 
 
 def values(result: object) -> dict[tuple[tuple[str, str], ...], float]:
