@@ -76,9 +76,18 @@ def bucket_totals(data: RollupData, refs: IntArray, range_ms: int, horizon: int 
     count = np.where(end > first, counts[end] - counts[np.minimum(first, end)], 0.0)
     has = count > 0
     low, high = np.full(steps, math.nan), np.full(steps, math.nan)
-    for j in np.flatnonzero(has).tolist():
-        low[j] = float(np.fmin.reduce(data.min[first[j] : end[j]]))
-        high[j] = float(np.fmax.reduce(data.max[first[j] : end[j]]))
+    if steps and bool(np.all(first[1:] >= end[:-1])):
+        # Windows that do not overlap (range <= step): one reduceat over [first, end) pairs; a NaN
+        # pad makes `end == len` a valid index, and empty windows are masked out by `has`.
+        bounds = np.empty(2 * steps, dtype=np.int64)
+        bounds[0::2], bounds[1::2] = first, end
+        pad = [math.nan]
+        low = np.where(has, np.fmin.reduceat(np.append(data.min, pad), bounds)[0::2], math.nan)
+        high = np.where(has, np.fmax.reduceat(np.append(data.max, pad), bounds)[0::2], math.nan)
+    else:
+        for j in np.flatnonzero(has).tolist():
+            low[j] = float(np.fmin.reduce(data.min[first[j] : end[j]]))
+            high[j] = float(np.fmax.reduce(data.max[first[j] : end[j]]))
     last = data.last[np.maximum(end - 1, 0)] if data.ts.size else np.full(steps, math.nan)
     total = np.where(has, sums[end] - sums[np.minimum(first, end)], 0.0)
     return BucketTotals(count, total, low, high, last, has)
