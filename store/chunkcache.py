@@ -61,6 +61,17 @@ class ChunkCache:
         """Closed `chunk` of series `sid`, decoded (by `decode(chunk.blob)` on a miss)."""
         return self._get(("chunk", sid, chunk.start, chunk.samples), lambda: Decoded.of(decode(chunk.blob)))
 
+    def cached_chunk(self, sid: int, start: int, samples: int) -> Decoded | None:
+        """The decoded chunk of series `sid` that starts at `start` with `samples` samples, if kept."""
+        key = ("chunk", sid, start, samples)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
+
     def part(self, sid: int, base: int, index: int, blob: bytes) -> Decoded:
         """Frozen part `index` of series `sid`'s open chunk whose base time is `base` (ms)."""
 

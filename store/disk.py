@@ -293,6 +293,43 @@ def _read_partition(
     return out
 
 
+def read_row_keys(
+    conn: sqlite3.Connection, tier: str, ids: Sequence[int], start: int, end: int
+) -> list[tuple[str, int, int, int, int, int]]:
+    """What `read_rows` finds, without the blobs: (partition, rowid, series_id, start, end, count),
+    ordered by series then time. With `read_blobs`, a reader that caches decoded rows fetches the
+    bytes of only the rows it has not decoded yet."""
+    out: list[tuple[str, int, int, int, int, int]] = []
+    if not ids:
+        return out
+    for part in partitions(conn, tier, start, end):
+        columns = f"SELECT rowid, series_id, start_ts, end_ts, n FROM {part.name} WHERE end_ts >= ? AND start_ts <= ?"
+        try:
+            for i in range(0, len(ids), 500):
+                chunk_ids = ids[i : i + 500]
+                sql = f"{columns} AND series_id IN ({','.join('?' * len(chunk_ids))})"
+                out.extend((part.name, *r) for r in conn.execute(sql, (start, end, *chunk_ids)))
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+    out.sort(key=lambda r: (r[2], r[3]))
+    return out
+
+
+def read_blobs(conn: sqlite3.Connection, partition: str, rowids: Sequence[int]) -> dict[int, bytes]:
+    """The blobs of rows `rowids` of `partition` (a name `read_row_keys` gave); missing rows are absent."""
+    out: dict[int, bytes] = {}
+    for i in range(0, len(rowids), 500):
+        chunk = rowids[i : i + 500]
+        sql = f"SELECT rowid, data FROM {partition} WHERE rowid IN ({','.join('?' * len(chunk))})"
+        try:
+            out.update(conn.execute(sql, tuple(chunk)).fetchall())
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+    return out
+
+
 def read_states(conn: sqlite3.Connection, target: str | None, start: float, end: float) -> list[StateRow]:
     """State intervals overlapping [start, end] (seconds), of one target or all."""
     sql = (

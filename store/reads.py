@@ -80,11 +80,7 @@ def read_flat(
             ts, values, sizes = head.flat_recent(ids, start, end, cache.chunk, cache.part)
             return FlatData(ts, values, sizes)
         plans = head.flat_plan(ids, max(start, floor), end)
-    older: dict[int, list[HeadChunk]] = defaultdict(list)
-    if start < floor:
-        for r in disk.read_rows(conn, "raw", list(ids), start, min(end, floor - 1)):
-            if r.start < floor:
-                older[r.series_id].append(HeadChunk(r.start, r.end, r.count, r.blob))
+    older = _older_chunks(conn, cache, ids, start, min(end, floor - 1), floor) if start < floor else {}
     rel, vals = array("q"), array("d")
     bases: list[int] = []
     lengths: list[int] = []
@@ -101,8 +97,8 @@ def read_flat(
 
     for i, (sid, plan) in enumerate(zip(ids, plans, strict=True)):
         n = 0
-        for chunk in older.get(sid, ()):
-            n += add(cache.chunk(sid, chunk), start, min(end, floor - 1))
+        for piece in older.get(sid, ()):
+            n += add(piece, start, min(end, floor - 1))
         if plan is not None:
             head_start = max(start, floor)
             for chunk in plan.chunks:
@@ -120,6 +116,33 @@ def read_flat(
         sizes[i] = n
     ts = np.frombuffer(rel, dtype=np.int64) + np.repeat(np.array(bases, dtype=np.int64), lengths)
     return FlatData(ts, np.frombuffer(vals, dtype=np.float64).copy(), sizes)
+
+
+def _older_chunks(
+    conn: sqlite3.Connection, cache: ChunkCache, ids: Sequence[int], start: int, end: int, floor: int
+) -> dict[int, list[Decoded]]:
+    """The decoded disk chunks of each series overlapping [start, end] (all before `floor`): rows
+    the cache holds cost no blob read, the others are read, decoded and kept."""
+    keys = [k for k in disk.read_row_keys(conn, "raw", list(ids), start, end) if k[3] < floor]
+    found: list[Decoded | None] = [cache.cached_chunk(k[2], k[3], k[5]) for k in keys]
+    missing: dict[str, list[int]] = defaultdict(list)
+    for k, piece in zip(keys, found, strict=True):
+        if piece is None:
+            missing[k[0]].append(k[1])
+    blobs = {
+        (partition, rowid): blob
+        for partition, rowids in missing.items()
+        for rowid, blob in disk.read_blobs(conn, partition, rowids).items()
+    }
+    out: dict[int, list[Decoded]] = defaultdict(list)
+    for (partition, rowid, sid, first, last, count), cached in zip(keys, found, strict=True):
+        if cached is not None:
+            out[sid].append(cached)
+            continue
+        blob = blobs.get((partition, rowid))
+        if blob is not None:  # None: retention dropped the partition between the two reads
+            out[sid].append(cache.chunk(sid, HeadChunk(first, last, count, blob)))
+    return out
 
 
 def read_rollup(

@@ -110,3 +110,27 @@ def test_read_flat_is_read_range_laid_out_flat_for_every_window(clock: FakeClock
         expected_values = [v for sid in ids if sid in per_series for v in per_series[sid].values.tolist()]
         assert flat.ts.tolist() == expected_ts, (start_k, end_k)
         assert flat.values.tolist() == expected_values, (start_k, end_k)
+
+
+def test_flat_reads_of_disk_chunks_fetch_only_the_blobs_the_cache_lacks(clock: FakeClock, store: Store) -> None:
+    labels = [Labels(host=f"h{i}") for i in range(3)]
+    t0 = clock.now()
+    for k in range(3 * 240):  # 3 hours at 15 s, then time moves on: the first hours go to disk
+        clock.set(t0 + k * 15)
+        store.append([Sample("w", lb, float(k + i), t0 + k * 15) for i, lb in enumerate(labels)])
+    clock.set(t0 + 5 * 3600)
+    store.append([Sample("w", lb, 1.0, t0 + 5 * 3600) for lb in labels])
+    assert store.flush()
+    ids = [ref.id for ref in store.select([])]
+    start, end = int(t0 * 1000), int(t0 * 1000) + 2 * 3_600_000
+    assert store._head.floor > end  # the hours read are on disk only
+
+    first = store.read_flat(ids, start, end)
+    misses = store._chunk_cache.misses
+    again = store.read_flat(ids, start, end)
+
+    assert store._chunk_cache.misses == misses  # every disk chunk came from the cache the second time
+    assert again.ts.tolist() == first.ts.tolist() and again.values.tolist() == first.values.tolist()
+    per_series = store.read_range(ids, start, end)
+    assert first.sizes.tolist() == [per_series[sid].ts.size for sid in ids]
+    assert first.ts.tolist() == [t for sid in ids for t in per_series[sid].ts.tolist()]
