@@ -39,6 +39,11 @@ import prometheus_client
 import config
 import demo.agents
 import demo.estate
+from alerts.evaluation import QueryEngineLike, RuleEvaluator
+from alerts.manager import RuleManager
+from alerts.model import Alert, AlertState
+from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
+from alerts.statedb import AlertStateDB
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
 from config.schema import ExporterCollectorSettings
 from dashboards import ComponentHealth, HealthReport, create_server
@@ -73,9 +78,24 @@ def check_config(path: Path, out: TextIO, err: TextIO) -> int:
     loaded = _load(path, err)
     if loaded is None:
         return 2
+    groups = load_rules(loaded, err)
+    if groups is None:
+        return 2
     targets = sum(1 for _ in loaded.inventory.targets())
-    out.write(f"{path}: ok ({len(loaded.inventory.devices)} devices, {targets} targets)\n")
+    rules = f", {sum(len(g.rules) for g in groups)} rules in {len(groups)} groups" if groups else ""
+    out.write(f"{path}: ok ({len(loaded.inventory.devices)} devices, {targets} targets{rules})\n")
     return 0
+
+
+def load_rules(loaded: config.Config, err: TextIO) -> list[RuleGroup] | None:
+    """The rule groups of the config's `rule_files:` (globs relative to the config file), or None
+    after writing every problem of every rule file to `err`."""
+    try:
+        return load_rule_files(expand_rule_globs(loaded.base_dir, loaded.rule_files))
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            err.write(f"{problem}\n")
+        return None
 
 
 def _load(path: Path, err: TextIO) -> config.Config | None:
@@ -251,6 +271,7 @@ class Console:
     loop: asyncio.AbstractEventLoop
     loop_thread: threading.Thread
     query_api: QueryApi
+    rules: Rules | None = None
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -271,6 +292,8 @@ class Console:
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         try:
             self.server.stop(timeout=1.0)
+            if self.rules is not None:
+                asyncio.run_coroutine_threadsafe(self.rules.manager.shutdown(), self.loop).result(1.0)
             self.scheduler.shutdown_threadsafe(timeout=1.0)
             asyncio.run_coroutine_threadsafe(_close_clients(self.deps), self.loop).result(1.0)
         except Exception:  # a stuck loop must not keep the store from closing
@@ -281,6 +304,8 @@ class Console:
             if not self.loop.is_running():
                 self.loop.close()
             self.store.close(timeout=max(0.5, deadline - time.monotonic()))
+            if self.rules is not None:
+                self.rules.state.close()
 
 
 async def _close_clients(deps: CollectorDeps) -> None:
@@ -289,7 +314,9 @@ async def _close_clients(deps: CollectorDeps) -> None:
     await asyncio.sleep(0.05)
 
 
-def start_console(settings: config.Config, listen: str, data_dir: Path) -> Console:
+def start_console(
+    settings: config.Config, listen: str, data_dir: Path, groups: Sequence[RuleGroup] = ()
+) -> Console:
     """Bind the HTTP port, open the store, start the scheduler on its own loop, then serve.
 
     Raises OSError when the port cannot be bound and StoreError when the store cannot be opened;
@@ -333,10 +360,46 @@ def start_console(settings: config.Config, listen: str, data_dir: Path) -> Conso
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
     loop_thread.start()
     api = build_query_api(store, deps.metadata.get, clock.now)
-    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api)
+    rules = start_rules(groups, api.engine, store, clock, metrics, data_dir, loop)
+    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, rules)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
     return holder["console"]
+
+
+@dataclasses.dataclass
+class Rules:
+    """The alerting rules running on the collectors' loop, and their state file."""
+
+    manager: RuleManager
+    state: AlertStateDB
+
+
+def start_rules(
+    groups: Sequence[RuleGroup],
+    engine: QueryEngineLike,
+    store: Store,
+    clock: SystemClock,
+    metrics: prometheus_client.CollectorRegistry,
+    data_dir: Path,
+    loop: asyncio.AbstractEventLoop,
+) -> Rules | None:
+    """Evaluate `groups` on their intervals through `engine`; alert state in data_dir/alerts.sqlite3.
+    Until the notification pipeline lands, alerts are seen as the `ALERTS` series (query API)."""
+    if not groups:
+        return None
+    state = AlertStateDB(data_dir / "alerts.sqlite3")
+    evaluator = RuleEvaluator(engine=engine, store=store, clock=clock, registry=metrics, state_store=state)
+    manager = RuleManager(evaluator=evaluator, groups=groups, on_alerts=_log_firing, registry=metrics)
+    manager.start(loop)
+    log.info("evaluating %d rules in %d groups", sum(len(g.rules) for g in groups), len(groups))
+    return Rules(manager, state)
+
+
+def _log_firing(alerts: Sequence[Alert]) -> None:
+    firing = [a.name for a in alerts if a.state is AlertState.FIRING and not a.resolved]
+    if firing:
+        log.debug("firing: %s", ", ".join(sorted(set(firing))))
 
 
 def open_store(
@@ -394,8 +457,11 @@ def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> in
     if missing is not None:
         err.write(f"error: {missing}\n")
         return 2
+    groups = load_rules(loaded, err)
+    if groups is None:
+        return 2
     try:
-        console = start_console(loaded, listen, data_dir)
+        console = start_console(loaded, listen, data_dir, groups)
     except StoreError as exc:
         err.write(f"error: {exc}\n")
         return 1

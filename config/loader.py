@@ -33,6 +33,10 @@ class Config:
     console: ConsoleSettings
     inventory: model.Inventory
     source: str
+    rule_files: tuple[str, ...] = ()
+    """`rule_files:` as written: shell globs, relative to the directory of the file (`base_dir`)."""
+    base_dir: Path = Path()
+    """The directory relative paths in the file are relative to (absolute)."""
 
 
 def load_file(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
@@ -71,7 +75,9 @@ def load(
         raise ConfigError(sorted(problems, key=lambda problem: problem.line or 0))
     data_dir = Path(os.path.abspath(base / document.console.data_dir))
     console = document.console.model_copy(update={"data_dir": data_dir})
-    return Config(console=console, inventory=_inventory(document), source=source)
+    return Config(
+        console=console, inventory=_inventory(document), source=source, rule_files=document.rule_files, base_dir=base
+    )
 
 
 def _parse(text: str, source: str) -> tuple[yaml.Node, object, list[Finding]]:

@@ -729,8 +729,10 @@ class ConfigDocument(_Strict):
     systems: tuple[SystemSettings, ...] = ()
     devices: tuple[DeviceSettings, ...]
     links: tuple[LinkSettings, ...] = ()
+    rule_files: tuple[NonEmpty, ...] = ()
+    """Prometheus rule files (shell globs, relative to this file), loaded by alerts/rules.py."""
 
-    @field_validator("console", "sites", "systems", "links", mode="before")
+    @field_validator("console", "sites", "systems", "links", "rule_files", mode="before")
     @classmethod
     def _empty_section_means_defaults(cls, value: object, info: ValidationInfo) -> object:
         if value is not None:

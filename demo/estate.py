@@ -528,6 +528,11 @@ def config_yaml(estate: Estate) -> str:
     ]
     for link in estate.links:
         lines += _link_yaml(link)
+    lines += [
+        "",
+        "# The shipped alerting rules (Prometheus rule files): device down, unreachable, links, resources, probes.",
+        "rule_files: [rules/*.yaml]",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -61,7 +61,7 @@ devices:
 def test_check_config_accepts_the_shipped_config() -> None:
     result = _cli("check-config", str(SHIPPED))
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == f"{SHIPPED}: ok (1 devices, 1 targets)\n"
+    assert result.stdout == f"{SHIPPED}: ok (1 devices, 1 targets, 16 rules in 6 groups)\n"
 
 
 def test_check_config_names_file_line_field_and_problem_and_exits_2(tmp_path: Path) -> None:
@@ -390,3 +390,76 @@ def test_query_bad_times_are_the_apis_messages_and_exit_2(tmp_path: Path) -> Non
     assert result.stderr.splitlines()[-1] == (
         'error: bad_data: invalid parameter "start": cannot parse "x" to a valid timestamp'
     )
+
+
+RULES = """\
+groups:
+  - name: console
+    interval: 1s
+    rules:
+      - alert: ConsoleHostUp
+        expr: up{target="console-host"} == 1
+        labels: {severity: info}
+        annotations: {summary: "{{ $labels.target }} answers"}
+"""
+
+
+def test_check_config_reports_rule_file_problems_with_file_line_and_field(tmp_path: Path) -> None:
+    path = _config(tmp_path, free_port())
+    (tmp_path / "rules.yaml").write_text(RULES.replace("== 1", "== 1 and holt_winters(up[5m], 0.5, 0.5) > 0"))
+    path.write_text(path.read_text() + "rule_files: [rules.yaml]\n")
+
+    result = _cli("check-config", str(path))
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{tmp_path / 'rules.yaml'}:6: groups[0].rules[0].expr: unsupported function")
+    assert '"holt_winters"' in result.stderr
+
+
+def test_run_evaluates_the_rule_files_and_the_alert_fires_as_an_alerts_series(tmp_path: Path) -> None:
+    port = free_port()
+    path = _config(tmp_path, port)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    path.write_text(path.read_text() + "rule_files: [rules.yaml]\n")
+    proc = subprocess.Popen(
+        [sys.executable, "run_console.py", "run", "--config", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        query = urllib.parse.urlencode({"query": "ALERTS"})
+        deadline = time.monotonic() + 20
+        found: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not found:
+            try:
+                _, body = _get(f"http://127.0.0.1:{port}/api/v1/query?{query}")
+                found = json.loads(body)["data"]["result"]
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert [r["metric"] for r in found] == [
+            {
+                "__name__": "ALERTS",
+                "alertname": "ConsoleHostUp",
+                "alertstate": "firing",
+                "collector": "host",
+                "role": "server",
+                "severity": "info",
+                "site": "dc-east",
+                "system": "records",
+                "target": "console-host",
+            }
+        ]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert "evaluating 1 rules in 1 groups" in stderr
+    assert "Traceback" not in stderr
+    assert (tmp_path / "data" / "alerts.sqlite3").exists()  # the alert state outlives the process

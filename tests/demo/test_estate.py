@@ -150,7 +150,7 @@ def test_shipped_config_passes_check_config(capsys: pytest.CaptureFixture[str]) 
     import sys
 
     assert run_console.check_config(SHIPPED / "demo.yaml", sys.stdout, sys.stderr) == 0
-    assert capsys.readouterr().out == f"{SHIPPED / 'demo.yaml'}: ok (55 devices, 113 targets)\n"
+    assert capsys.readouterr().out == f"{SHIPPED / 'demo.yaml'}: ok (55 devices, 113 targets, 16 rules in 6 groups)\n"
 
 
 def test_every_data_file_parses_in_oid_order_with_valid_tags() -> None:
