@@ -523,9 +523,15 @@ class _LeanDispatcher(v1hlapi.SnmpDispatcher):  # type: ignore[misc]
         protocol.apiPDU.set_varbinds(pdu, [(rfc1902.ObjectName(oid), _NULL) for oid in oids])
         future: asyncio.Future[tuple[Any, Response | None]] = asyncio.get_running_loop().create_future()
 
-        def answered(_dispatcher: Any, _request_id: Any, indication: Any, response: Any, _context: Any) -> None:
-            if not future.done():
-                future.set_result((indication, response))
+        def answered(_dispatcher: Any, request_id: Any, *rest: Any) -> None:
+            # (dispatcher, request id, indication, response, context) for an answer or a timeout;
+            # (dispatcher, "Request #N terminated", None, context) when the dispatcher closes.
+            if future.done():
+                return
+            if len(rest) == 3:  # an answer or a timeout
+                future.set_result((rest[0], rest[1]))
+            else:
+                future.set_result((f"{request_id}: the SNMP client was closed", None))
 
         auth_data = v1hlapi.CommunityData(auth.community, mpModel=mp_model)
         self.send_pdu(auth_data, target, pdu, cbFun=answered)

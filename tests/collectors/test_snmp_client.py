@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -448,3 +449,26 @@ def test_credentials_stay_out_of_repr() -> None:
 def test_client_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
         SnmpClient()
+
+
+def test_closing_the_client_ends_requests_in_flight_with_an_error() -> None:
+    # A request still waiting for a silent agent when the console stops: it ends with a clear
+    # error instead of the dispatcher failing to call it back.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+
+        async def scenario() -> SnmpError:
+            client = SnmpClient()
+            pending = asyncio.ensure_future(client.get("127.0.0.1", port, V2C, [SYS_UPTIME], timeout=30.0, retries=0))
+            await asyncio.sleep(0.2)
+            client.close()
+            with pytest.raises(SnmpError) as caught:
+                await asyncio.wait_for(pending, 2.0)
+            return caught.value
+
+        error = asyncio.run(scenario())
+
+    assert error.cause == "error"
+    pattern = rf"SNMP 127\.0\.0\.1:{port}: Request #\d+ terminated: the SNMP client was closed \(v2c community\)"
+    assert re.fullmatch(pattern, str(error)), str(error)
