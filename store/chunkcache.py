@@ -15,11 +15,12 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
+from store.codec import FloatArray
 from store.head import HeadChunk, SeriesData, decode_blob
 from store.parts import unpack_part
 
@@ -53,6 +54,8 @@ class ChunkCache:
         self.budget_bytes = budget_bytes
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, Decoded] = OrderedDict()
+        self._rows: OrderedDict[Hashable, FloatArray] = OrderedDict()
+        self._row_bytes = 0
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -105,6 +108,35 @@ class ChunkCache:
                     _, dropped = self._entries.popitem(last=False)
                     self._bytes -= len(dropped.ts) * BYTES_PER_SAMPLE
         return data
+
+    def rollup_rows(self, keys: Sequence[Hashable], decode: Callable[[list[int]], FloatArray]) -> list[FloatArray]:
+        """Decoded rollup rows for `keys` (one `(5, slots)` array each): those kept come from the
+        cache, the others from one `decode(positions of the missing keys)` call, then kept. Rows
+        share the byte budget with chunks (a quarter of it at most)."""
+        out: list[FloatArray | None] = []
+        with self._lock:
+            for key in keys:
+                row = self._rows.get(key)
+                if row is not None:
+                    self._rows.move_to_end(key)
+                out.append(row)
+        missing = [i for i, row in enumerate(out) if row is None]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            decoded = decode(missing)
+            limit = self.budget_bytes // 4
+            with self._lock:
+                for position, view in zip(missing, decoded, strict=True):
+                    row = view.copy()  # a view would keep the whole decoded batch alive
+                    out[position] = row
+                    if keys[position] not in self._rows:
+                        self._rows[keys[position]] = row
+                        self._row_bytes += row.nbytes
+                while self._row_bytes > limit and self._rows:
+                    _, dropped = self._rows.popitem(last=False)
+                    self._row_bytes -= dropped.nbytes
+        return [row for row in out if row is not None]
 
     @property
     def size_bytes(self) -> int:

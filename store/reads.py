@@ -145,6 +145,10 @@ def _older_chunks(
     return out
 
 
+class _Vanished(Exception):
+    """A partition went away between reading row keys and reading their blobs."""
+
+
 def read_rollup(
     conn: sqlite3.Connection,
     head: Head,
@@ -153,6 +157,7 @@ def read_rollup(
     step: str,
     start: int,
     end: int,
+    cache: ChunkCache | None = None,
 ) -> dict[int, RollupData]:
     """Buckets of `step` ("5m" or "1h") starting within [start, end] (ms), empty buckets omitted.
 
@@ -163,10 +168,33 @@ def read_rollup(
         flushed = head.flushed_until if head.flushed_until is not None else start
     stored_until = flushed - flushed % tier.row_ms if tier is not TIER_5M else flushed
     rows: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
-    if start < stored_until:
+    if start < stored_until and cache is None:
         found = disk.read_rows(conn, tier.name, list(ids), start, min(end, stored_until - 1))
         for r, slots in zip(found, decode_rows([r.blob for r in found], tier.slots), strict=True):
             rows[r.series_id].append((r.start, slots))
+    elif start < stored_until and cache is not None:
+        keys = disk.read_row_keys(conn, tier.name, list(ids), start, min(end, stored_until - 1))
+
+        def decode(positions: list[int]) -> FloatArray:
+            wanted: dict[str, list[int]] = defaultdict(list)
+            for i in positions:
+                wanted[keys[i][0]].append(keys[i][1])
+            blobs = {
+                (p, rowid): blob
+                for p, rowids in wanted.items()
+                for rowid, blob in disk.read_blobs(conn, p, rowids).items()
+            }
+            present = [i for i in positions if (keys[i][0], keys[i][1]) in blobs]
+            if len(present) != len(positions):  # retention dropped a partition between the reads
+                raise _Vanished
+            return decode_rows([blobs[(keys[i][0], keys[i][1])] for i in positions], tier.slots)
+
+        try:
+            decoded = cache.rollup_rows([(tier.name, k[2], k[3]) for k in keys], decode)
+        except _Vanished:  # read again without the cache: it copes with a partition gone
+            return read_rollup(conn, head, lock, ids, step, start, end, None)
+        for k, slots in zip(keys, decoded, strict=True):
+            rows[k[2]].append((k[3], slots))
     if end >= stored_until:
         _from_finer(conn, head, lock, ids, tier, max(start, stored_until), end, rows)
     return {sid: data for sid in ids if sid in rows and (data := _assemble(rows[sid], tier, start, end))}

@@ -298,7 +298,7 @@ class Store:
 
     def read_rollup(self, ids: Sequence[int], step: str, start_ms: int, end_ms: int) -> dict[int, RollupData]:
         """Aggregates per `step` bucket ("5m" or "1h") whose start lies within [start_ms, end_ms]."""
-        return reads.read_rollup(self._reader(), self._head, self._lock, ids, step, start_ms, end_ms)
+        return reads.read_rollup(self._reader(), self._head, self._lock, ids, step, start_ms, end_ms, self._chunk_cache)
 
     def latest(self, max_age: float | None = None) -> list[Sample]:
         """The newest sample of every series; with `max_age` (seconds), only those that recent."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from model import FakeClock, Labels, Sample
-from store import Store
+from store import Store, reads
 from store.chunkcache import ChunkCache
 from store.codec import encode_chunk
 from store.head import Head, HeadChunk, SeriesData, decode_blob
@@ -134,3 +134,29 @@ def test_flat_reads_of_disk_chunks_fetch_only_the_blobs_the_cache_lacks(clock: F
     per_series = store.read_range(ids, start, end)
     assert first.sizes.tolist() == [per_series[sid].ts.size for sid in ids]
     assert first.ts.tolist() == [t for sid in ids for t in per_series[sid].ts.tolist()]
+
+
+def test_rollup_reads_through_the_cache_equal_reads_without_it(clock: FakeClock, store: Store) -> None:
+    labels = [Labels(host=f"h{i}") for i in range(3)]
+    t0 = clock.now()
+    for k in range(3 * 240):
+        clock.set(t0 + k * 15)
+        store.append([Sample("r", lb, float((k * (i + 3)) % 17), t0 + k * 15) for i, lb in enumerate(labels)])
+    clock.set(t0 + 5 * 3600)
+    store.append([Sample("r", lb, 1.0, t0 + 5 * 3600) for lb in labels])
+    assert store.flush()
+    ids = [ref.id for ref in store.select([])]
+    start, end = int(t0 * 1000), int(t0 * 1000) + 3 * 3_600_000
+
+    cold = store.read_rollup(ids, "5m", start, end)
+    hits = store._chunk_cache.hits
+    warm = store.read_rollup(ids, "5m", start, end)
+    uncached = reads.read_rollup(store._reader(), store._head, store._lock, ids, "5m", start, end, None)
+
+    assert store._chunk_cache.hits > hits
+    for answer in (warm, uncached):
+        assert sorted(answer) == sorted(cold) == sorted(ids)
+        for sid in ids:
+            for field in ("ts", "count", "sum", "min", "max", "last"):
+                assert getattr(answer[sid], field).tolist() == getattr(cold[sid], field).tolist(), (sid, field)
+    assert cold[ids[0]].ts.size == 36  # three hours of 5-minute buckets
