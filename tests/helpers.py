@@ -43,6 +43,17 @@ def require(name: str, *, install: str = "") -> str:
     pytest.skip(message)
 
 
+def require_root(why: str) -> None:
+    """The test needs root (raw sockets, network namespaces): FAILS under CI when not root (CI runs
+    the test command as root), is skipped otherwise, saying `why`."""
+    if os.geteuid() == 0:
+        return
+    message = f"not root: {why}"
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def _importable(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None

@@ -14,7 +14,7 @@ from collectors.probes import IcmpProvider, check_icmp_available
 from collectors.probes.icmp import EchoResult, FpingPinger, IcmplibPinger, RawSocketPinger, packet_timeout
 from model import PingProbeSpec, SystemClock
 from tests.collectors.probe_support import run_once, target, values
-from tests.helpers import require
+from tests.helpers import require, require_root
 
 PING = PingProbeSpec(kind="ping", interval=5.0, timeout=2.5, probe_timeout=2.0)
 
@@ -30,8 +30,7 @@ def assert_answered(got: dict[str, float]) -> None:
 
 
 def test_loopback_answers_through_the_shared_raw_socket_for_many_probes_at_once() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("raw sockets need root")
+    require_root("raw sockets need root")
     provider = IcmpProvider()
     assert isinstance(provider.pinger(), RawSocketPinger)
 
@@ -50,8 +49,7 @@ def test_loopback_answers_through_the_shared_raw_socket_for_many_probes_at_once(
 
 
 def test_loopback_answers_through_icmplib_raw_sockets() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("icmplib with raw sockets needs root")
+    require_root("icmplib with raw sockets needs root")
     provider = IcmpProvider(backend="icmplib")
     result = run_once(target(PING, "127.0.0.1"), deps(provider))
     assert isinstance(provider.pinger(), IcmplibPinger)

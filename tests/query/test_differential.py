@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from store.query.engine import QueryEngine
 from tests.query import corpus, datasets
 from tests.query.conftest import Twin
 from tests.query.prometheus import Answer
@@ -37,13 +38,7 @@ Series = tuple[tuple[tuple[str, str], ...], tuple[tuple[float, float], ...]]
 
 
 @pytest.fixture(scope="session")
-def engine(twin: Twin) -> Any:
-    try:
-        from store.query.engine import QueryEngine
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"store.query.engine", "store.query"}:
-            raise
-        pytest.skip("the PromQL engine (store/query/engine.py) is not there yet")
+def engine(twin: Twin) -> QueryEngine:
     return QueryEngine(twin.store, lookback_delta=300.0)
 
 
@@ -104,7 +99,7 @@ def test_prometheus_refuses_exactly_the_error_corpus(twin: Twin) -> None:
 
 # -- the differential test -------------------------------------------------------------------------
 @pytest.mark.parametrize("expr", [pytest.param(e, id=e) for e in corpus.CORPUS])
-def test_engine_agrees_with_prometheus(expr: str, twin: Twin, engine: Any) -> None:
+def test_engine_agrees_with_prometheus(expr: str, twin: Twin, engine: QueryEngine) -> None:
     text = corpus.expand(expr, twin.start)
     ordered = expr.startswith(corpus.ORDERED_PREFIXES)
     problems: list[str] = []
