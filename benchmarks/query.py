@@ -61,7 +61,11 @@ sys.path.insert(0, str(ROOT))
 from prometheus_client import CollectorRegistry
 
 from benchmarks.machine import cpu_model, utc_stamp
+from dashboards.api import QueryApi
+from dashboards.http import HealthReport, create_server
+from dashboards.serve import HttpServer
 from model import FakeClock, Labels, Sample
+from store.query.engine import QueryEngine
 from store.tsdb import Store
 from tests.helpers import free_port
 from tests.query.prometheus import PrometheusServer
@@ -247,23 +251,14 @@ def agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
 
 
 # -- the console's side ------------------------------------------------------------------------------
-def console_api(store: Store, engine: Any, registry: CollectorRegistry) -> tuple[Any | None, str]:
-    """The console's HTTP API serving `engine`, or None and why not."""
-    try:
-        from dashboards.api import QueryApi
-        from dashboards.http import HealthReport, create_server
-        from dashboards.serve import HttpServer
+def console_api(store: Store, engine: QueryEngine, registry: CollectorRegistry) -> HttpServer:
+    """The console's HTTP API serving `engine`, on a free port."""
 
-        def api() -> QueryApi:
-            return QueryApi(
-                engine=engine, store=store, metadata_lookup=lambda name: None, now=time.time, version="bench"
-            )
+    def api() -> QueryApi:
+        return QueryApi(engine=engine, store=store, metadata_lookup=lambda name: None, now=time.time, version="bench")
 
-        app = create_server(metrics=registry, latest=list, health=lambda: HealthReport({}), api=api)
-        server = HttpServer(app, host="127.0.0.1", port=0, threads=4).start()
-    except Exception as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    return server, ""
+    app = create_server(metrics=registry, latest=list, health=lambda: HealthReport({}), api=api)
+    return HttpServer(app, host="127.0.0.1", port=0, threads=4).start()
 
 
 def load_store(path: Path, now: float, month_end: int, sizes: Sizes, prometheus: PrometheusServer) -> Store:
@@ -391,14 +386,6 @@ def main() -> int:
     if binary is None or promtool is None:
         log("prometheus is missing: apt-get install -y --no-install-recommends prometheus")
         return 2
-    engine_class: Any = None
-    try:
-        from store.query.engine import QueryEngine
-
-        engine_class = QueryEngine
-    except ModuleNotFoundError as exc:
-        log(f"the engine cannot be imported ({exc}): timing Prometheus only")
-
     now = time.time() // 60 * 60 - 60  # a whole minute, a little in the past
     month_end = int(now // 3600 * 3600 - 7 * 3600)  # before the 6-hour data: Prometheus' head starts after it
     workdir = Path(tempfile.mkdtemp(prefix="query-bench-"))
@@ -459,29 +446,19 @@ def main() -> int:
                 step=3600,
             ),
         ]
-        engine = None if engine_class is None else engine_class(store, lookback_delta=300.0)
-        how = "-"
-        if engine is not None:
-            server, why = console_api(store, engine, CollectorRegistry())
-            how = (
-                "through the console's HTTP API (dashboards/api.py, waitress)"
-                if server
-                else f"in-process (no HTTP API: {why})"
-            )
-            log(f"ours timed {how}")
+        engine = QueryEngine(store, lookback_delta=300.0)
+        server = console_api(store, engine, CollectorRegistry())
+        how = "through the console's HTTP API (dashboards/api.py, waitress)"
+        log(f"ours timed {how}")
         figures = []
         for q in queries:
             endpoint, form = q.form()
             log(f"({q.key}) {q.expr} ...")
             their_ms, theirs = median_ms(partial(post, prometheus.url, endpoint, form), args.runs)
             figure = Figure(q, their_ms)
-            if engine is not None:
-                call: Callable[[], dict[str, Any]] = (
-                    partial(post, server.url, endpoint, form) if server is not None else partial(in_process, engine, q)
-                )
-                figure.ours_ms, ours = median_ms(call, args.runs)
-                figure.ours_in_process_ms, _ = median_ms(partial(in_process, engine, q), args.runs)
-                figure.agreement = agreement(ours, theirs)
+            figure.ours_ms, ours = median_ms(partial(post, server.url, endpoint, form), args.runs)
+            figure.ours_in_process_ms, _ = median_ms(partial(in_process, engine, q), args.runs)
+            figure.agreement = agreement(ours, theirs)
             figures.append(figure)
             ours_text = "-" if figure.ours_ms is None else f"{figure.ours_ms:.1f}"
             log(f"  prometheus {figure.prometheus_ms:.1f} ms, ours {ours_text} ms; {figure.agreement}")
@@ -494,9 +471,6 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print("\n".join(table(figures)))
-    if engine is None:
-        log("not written to docs/benchmarks.md: the engine is not there yet")
-        return 2
     if not args.no_write:
         command = "python benchmarks/query.py " + " ".join(a for a in sys.argv[1:] if a != "--no-write")
         append_docs(figures, sizes, how, command.strip())
@@ -504,7 +478,7 @@ def main() -> int:
     return 0
 
 
-def in_process(engine: Any, q: Query) -> dict[str, Any]:
+def in_process(engine: QueryEngine, q: Query) -> dict[str, Any]:
     """The engine's answer as the API would send it (the same JSON work as an HTTP answer)."""
     from store.query.result import QueryError
 

@@ -36,10 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import ssl
 from collections.abc import Iterable, Iterator
-from typing import TextIO, TypeVar, cast
+from typing import TextIO, cast
 
 import httpx
 from prometheus_client.metrics_core import Metric
@@ -49,6 +48,7 @@ from prometheus_client.parser import text_fd_to_metric_families
 from collectors.base import CollectError, CollectorDeps, MetricMetadata
 from collectors.relabel import relabel
 from model import Clock, ExporterCollectorSpec, Labels, Sample, Target
+from model.errors import find_cause, os_reason
 
 __all__ = ["ACCEPT", "ExporterCollector", "create_exporter_collector", "parse_exposition"]
 
@@ -59,8 +59,6 @@ ACCEPT = (
 """What Prometheus sends: OpenMetrics preferred, the text format 0.0.4 as fallback."""
 
 OPENMETRICS_TYPE = "application/openmetrics-text"
-
-E = TypeVar("E", bound=BaseException)
 
 
 class ExporterCollector:
@@ -180,11 +178,11 @@ async def _read_limited(response: httpx.Response, limit: int, url: str) -> bytes
 
 
 def _transport_error(exc: httpx.HTTPError, url: str) -> CollectError:
-    tls = _find(exc, ssl.SSLError)
+    tls = find_cause(exc, ssl.SSLError)
     if tls is not None:
         return CollectError(f"TLS failed for {url}: {_tls_detail(tls)}", cause="tls")
     if isinstance(exc, httpx.ConnectError):
-        reason = _os_reason(exc) or str(exc) or type(exc).__name__
+        reason = os_reason(exc) or str(exc) or type(exc).__name__
         return CollectError(f"cannot connect to {url}: {reason}", cause="connect")
     if isinstance(exc, httpx.DecodingError):
         return CollectError(f"malformed answer from {url}: cannot decode the body: {exc}", cause="malformed")
@@ -193,32 +191,10 @@ def _transport_error(exc: httpx.HTTPError, url: str) -> CollectError:
     return CollectError(f"connection to {url} failed: {exc or type(exc).__name__}", cause="network")
 
 
-def _os_reason(exc: BaseException) -> str | None:
-    """The system's text for the errno of the first OSError in the chain that has one
-    (`Connection refused`): anyio
-    wraps the socket's error in an `OSError("All connection attempts failed")` of its own."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno:  # asyncio's strerror is "Connect call failed (...)"
-            return os.strerror(seen.errno)
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 def _tls_detail(error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"certificate verify failed: {error.verify_message}"
     return str(error.reason or error)
-
-
-def _find(exc: BaseException, kind: type[E]) -> E | None:
-    """The first exception of `kind` in `exc`'s chain of causes (itself included)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 class _CountedLines:

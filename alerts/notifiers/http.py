@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import ssl
 from collections.abc import Mapping
-from typing import TypeVar
 
 import httpx
 
 from alerts.model import NotifyError
 from alerts.notifiers.config import HttpConfig, TlsConfig
+from model.errors import find_cause, os_reason
 
 __all__ = ["SNIPPET_CHARS", "USER_AGENT", "post_json", "tls_context"]
 
@@ -40,7 +39,6 @@ SNIPPET_CHARS = 200
 """How much of an error answer's body goes into the message."""
 _READ_LIMIT = 4096
 
-E = TypeVar("E", bound=BaseException)
 
 JsonValue = object
 
@@ -134,7 +132,7 @@ def _status_error(response: httpx.Response, url: str, snippet: str) -> NotifyErr
 
 
 def _transport_error(exc: httpx.HTTPError, url: str) -> NotifyError:
-    tls = _find(exc, ssl.SSLError)
+    tls = find_cause(exc, ssl.SSLError)
     if tls is not None:
         detail = (
             f"certificate verify failed: {tls.verify_message}"
@@ -143,27 +141,8 @@ def _transport_error(exc: httpx.HTTPError, url: str) -> NotifyError:
         )
         return NotifyError(f"TLS failed for {url}: {detail}", retryable=True)
     if isinstance(exc, httpx.ConnectError):
-        reason = _os_reason(exc) or str(exc) or type(exc).__name__
+        reason = os_reason(exc) or str(exc) or type(exc).__name__
         return NotifyError(f"cannot connect to {url}: {reason}", retryable=True)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return NotifyError(f"cannot send to {url}: {exc}", retryable=False)
     return NotifyError(f"connection to {url} failed: {exc or type(exc).__name__}", retryable=True)
-
-
-def _os_reason(exc: BaseException) -> str | None:
-    """The system's text for the first errno in the chain (anyio wraps the socket's own error)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno:
-            return os.strerror(seen.errno)
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _find(exc: BaseException, kind: type[E]) -> E | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
