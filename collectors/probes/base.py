@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
@@ -33,7 +33,6 @@ __all__ = [
     "ProbeFailed",
     "ProbeResult",
     "detail",
-    "exception_chain",
     "narrow",
     "resolve",
 ]
@@ -97,16 +96,6 @@ def narrow(spec: CollectorSpec, kind: type[S]) -> S:
     if not isinstance(spec, kind):
         raise TypeError(f"expected a {kind.__name__}, got {type(spec).__name__}")
     return spec
-
-
-def exception_chain(error: BaseException) -> Iterator[BaseException]:
-    """`error`, then its causes and contexts (libraries wrap socket and TLS errors)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 async def resolve(host: str) -> str:

@@ -33,9 +33,10 @@ from typing import Any
 import httpx
 
 from collectors.base import CollectorDeps
-from collectors.probes.base import Detail, ProbeFailed, ProbeResult, detail, exception_chain, narrow, resolve
+from collectors.probes.base import Detail, ProbeFailed, ProbeResult, detail, narrow, resolve
 from collectors.probes.tls import client_context, peer_cert_expiry
 from model import HttpProbeSpec, ProbeSpec
+from model.errors import exception_chain
 
 __all__ = ["PHASES", "http_probe"]
 
