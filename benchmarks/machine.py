@@ -16,6 +16,15 @@ def cpu_model() -> str:
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.machine())
 
 
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def append_report(text: str) -> None:
+    """Append a report to docs/benchmarks.md (the record of every run worth keeping)."""
+    with BENCHMARKS_MD.open("a", encoding="utf-8") as f:
+        f.write(text)
+
+
 def utc_stamp() -> str:
     """Now, as the report headings write it: `2026-11-27 06:48 UTC`."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry
 
-from benchmarks.machine import cpu_model, utc_stamp
+from benchmarks.machine import BENCHMARKS_MD, append_report, cpu_model, utc_stamp
 from dashboards.api import QueryApi
 from dashboards.http import HealthReport, create_server
 from dashboards.serve import HttpServer
@@ -71,7 +71,6 @@ from tests.helpers import free_port
 from tests.query.prometheus import PrometheusServer
 from tests.query.remote_write import group
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 TARGET_RATIO = 3.0
 TARGET_INSTANT_MS = 150.0
 
@@ -345,7 +344,7 @@ Targets: each within 3x of Prometheus, (a) and (b) under 150 ms.
 
 
 def append_docs(figures: list[Figure], sizes: Sizes, how: str, command: str) -> None:
-    text = DOCS.read_text()
+    text = BENCHMARKS_MD.read_text()
     parts = [] if "## `benchmarks/query.py`" in text else [DESCRIPTION]
     parts.append(f"\n## Query benchmark, {utc_stamp()}\n")
     parts.append(
@@ -356,8 +355,7 @@ def append_docs(figures: list[Figure], sizes: Sizes, how: str, command: str) -> 
     )
     parts.append("\n".join(table(figures)) + "\n")
     parts.append("\nTargets (computed by the script):\n\n" + "\n".join(reading(figures)) + "\n")
-    with DOCS.open("a") as f:
-        f.write("".join(parts))
+    append_report("".join(parts))
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -474,7 +472,7 @@ def main() -> int:
     if not args.no_write:
         command = "python benchmarks/query.py " + " ".join(a for a in sys.argv[1:] if a != "--no-write")
         append_docs(figures, sizes, how, command.strip())
-        log(f"appended to {DOCS.relative_to(ROOT)}")
+        log("appended to docs/benchmarks.md")
     return 0
 
 

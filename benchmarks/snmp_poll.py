@@ -47,7 +47,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import cpu_model, utc_stamp
+from benchmarks.machine import append_report, cpu_model, utc_stamp
 from demo.agents import stop_process
 
 NETNS = "opsbench"
@@ -576,8 +576,7 @@ def main() -> None:
     report = render(rows, args)
     print(report)
     if not args.no_write:
-        with (ROOT / "docs" / "benchmarks.md").open("a", encoding="utf-8") as f:
-            f.write(report)
+        append_report(report)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry
 
-from benchmarks.machine import cpu_model, utc_stamp
+from benchmarks.machine import append_report, cpu_model, utc_stamp
 from model import FakeClock, Labels, Sample
 from store import Matcher, MatchOp, Store
 
@@ -338,8 +338,7 @@ def main() -> None:
     report = render(args, ours, plain, duck, memory)
     print(report)
     if not args.no_write:
-        with (ROOT / "docs" / "benchmarks.md").open("a", encoding="utf-8") as f:
-            f.write(report)
+        append_report(report)
 
 
 def render(
