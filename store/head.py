@@ -14,7 +14,7 @@ import bisect
 import math
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -47,23 +47,6 @@ class SeriesData(NamedTuple):
 
     ts: IntArray
     values: FloatArray
-
-
-class OpenWindow(NamedTuple):
-    """The open chunk's share of a flat read: frozen parts (position, packed bytes) to decode, then
-    the buffer's samples in the window as offsets from `base` (int64) and values."""
-
-    parts: list[tuple[int, bytes]]
-    offsets: array[int]
-    values: array[float]
-    base: int
-
-
-class FlatPlan(NamedTuple):
-    """A series' head data for a flat read: closed chunks, then the open chunk's window."""
-
-    chunks: list[HeadChunk]
-    window: OpenWindow | None
 
 
 @dataclass
@@ -181,20 +164,6 @@ class _Series:
         ts = np.frombuffer(offs[lo:hi], dtype=np.int32).astype(np.int64)
         ts += self.base
         return SeriesData(ts, np.frombuffer(self.vals[lo:hi], dtype=np.float64))
-
-    def flat_window(self, start: int, end: int) -> OpenWindow:
-        """The open chunk's part of a flat read of [start, end] (ms), copied: the frozen parts the
-        window reaches (undecoded; the reader decodes them through its cache) and the buffer's
-        samples within the window."""
-        offs = self.offs
-        rel_start = start - self.base
-        parts: list[tuple[int, bytes]] = []
-        if self.parts is not None and (not offs or rel_start <= offs[0]):
-            first = max(0, bisect.bisect_right(self.part_starts, rel_start) - 1)
-            parts = [(index, self.parts[index]) for index in range(first, len(self.parts))]
-        lo = bisect.bisect_left(offs, rel_start)
-        hi = bisect.bisect_right(offs, end - self.base)
-        return OpenWindow(parts, array("q", offs[lo:hi]), self.vals[lo:hi], self.base)
 
     def close_chunk(self) -> None:
         """Encode the open chunk as a closed chunk and empty it."""
@@ -426,20 +395,6 @@ class Head:
                 out[sid] = parts
         return out
 
-    def flat_plan(self, ids: Sequence[int], start: int, end: int) -> list[FlatPlan | None]:
-        """What `read_flat` needs of each series (None: nothing in the head): the closed chunks
-        overlapping [start, end] and the open chunk's window, copied under the caller's lock."""
-        out: list[FlatPlan | None] = []
-        for sid in ids:
-            s = self._by_id.get(sid)
-            if s is None:
-                out.append(None)
-                continue
-            chunks = [c for c in s.chunks() if c.end >= start and c.start <= end] if s.blobs else []
-            window = s.flat_window(start, end) if s.has_open() and s.last_t >= start and s.base <= end else None
-            out.append(FlatPlan(chunks, window) if chunks or window is not None else None)
-        return out
-
     def flat_recent(
         self,
         ids: Sequence[int],
@@ -447,42 +402,52 @@ class Head:
         end: int,
         chunk_piece: Callable[[int, HeadChunk], tuple[array[int], array[float]]],
         part_piece: Callable[[int, int, int, bytes], tuple[array[int], array[float]]],
+        older: Mapping[int, Sequence[tuple[array[int], array[float]]]] | None = None,
     ) -> tuple[IntArray, FloatArray, IntArray]:
-        """Samples of `ids` within [start, end] (all at or after the floor) laid out flat in one
-        pass, under the caller's lock: (timestamps, values, samples per series). Closed chunks and
-        frozen parts come decoded from `chunk_piece` / `part_piece` (a cache) as (absolute ms,
-        values) arrays; buffer windows are copied slice by slice. The one-pass read of
-        `Store.read_flat` for queries over thousands of series."""
+        """Samples of `ids` within [start, end] laid out flat in one pass, under the caller's lock:
+        (timestamps, values, samples per series). `older` holds each series' decoded disk chunks
+        (what lies before the floor), taken first; the head answers from the floor on. Closed
+        chunks and frozen parts come decoded from `chunk_piece` / `part_piece` (a cache) as
+        (absolute ms, values) arrays; buffer windows are copied slice by slice. `Store.read_flat`:
+        the read for queries over thousands of series."""
         rel32, abs64, vals = array("i"), array("q"), array("d")
         bases: list[int] = []  # per buffer segment
         lengths: list[int] = []  # per segment, in output order
         kinds: list[bool] = []  # per segment: True for a buffer segment (int32 offsets from its base)
         sizes = np.zeros(len(ids), dtype=np.int64)
         by_id = self._by_id
+        floor = self.floor
         for i, sid in enumerate(ids):
             s = by_id.get(sid)
-            if s is None or s.last_t < start:
-                continue
+            pieces = [(piece, start, min(end, floor - 1)) for piece in older.get(sid, ())] if older else []
+            head_start = max(start, floor)
+            if s is not None and s.last_t >= head_start:
+                if s.blobs:
+                    pieces += [
+                        (chunk_piece(sid, c), head_start, end)
+                        for c in s.chunks()
+                        if c.end >= head_start and c.start <= end
+                    ]
+                offs = s.offs
+                rel_start = head_start - s.base
+                if s.parts is not None and s.base <= end and (not offs or rel_start <= offs[0]):
+                    first = max(0, bisect.bisect_right(s.part_starts, rel_start) - 1)
+                    parts = s.parts
+                    pieces += [
+                        (part_piece(sid, s.base, k, parts[k]), head_start, end) for k in range(first, len(parts))
+                    ]
             n = 0
-            pieces: list[tuple[array[int], array[float]]] = []
-            if s.blobs:
-                pieces = [chunk_piece(sid, c) for c in s.chunks() if c.end >= start and c.start <= end]
-            offs = s.offs
-            rel_start = start - s.base
-            if s.parts is not None and s.base <= end and (not offs or rel_start <= offs[0]):
-                first = bisect.bisect_right(s.part_starts, rel_start) - 1
-                parts = s.parts
-                pieces += [part_piece(sid, s.base, k, parts[k]) for k in range(first if first > 0 else 0, len(parts))]
-            for ts, values in pieces:
-                lo, hi = bisect.bisect_left(ts, start), bisect.bisect_right(ts, end)
+            for (ts, values), low, high in pieces:
+                lo, hi = bisect.bisect_left(ts, low), bisect.bisect_right(ts, high)
                 if hi > lo:
                     abs64.extend(ts[lo:hi])
                     vals.extend(values[lo:hi])
                     lengths.append(hi - lo)
                     kinds.append(False)
                     n += hi - lo
-            if offs and s.base <= end:
-                lo, hi = bisect.bisect_left(offs, rel_start), bisect.bisect_right(offs, end - s.base)
+            if s is not None and s.last_t >= head_start and s.offs and s.base <= end:
+                offs = s.offs
+                lo, hi = bisect.bisect_left(offs, head_start - s.base), bisect.bisect_right(offs, end - s.base)
                 if hi > lo:
                     rel32.extend(offs[lo:hi])
                     vals.extend(s.vals[lo:hi])

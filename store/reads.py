@@ -3,11 +3,9 @@ duplicates: the head answers for every time at or after its floor, the file for 
 
 from __future__ import annotations
 
-import bisect
 import functools
 import sqlite3
 import threading
-from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -76,46 +74,15 @@ def read_flat(
     chunks are decoded once through `cache`. For queries over many series."""
     with lock:
         floor = head.floor
-        if start >= floor:  # all in the head (the usual recent read): one pass under the lock
-            ts, values, sizes = head.flat_recent(ids, start, end, cache.chunk, cache.part)
-            return FlatData(ts, values, sizes)
-        plans = head.flat_plan(ids, max(start, floor), end)
-    older = _older_chunks(conn, cache, ids, start, min(end, floor - 1), floor) if start < floor else {}
-    rel, vals = array("q"), array("d")
-    bases: list[int] = []
-    lengths: list[int] = []
-    sizes = np.zeros(len(ids), dtype=np.int64)
-
-    def add(piece: Decoded, lo: int, hi: int) -> int:
-        first, last = bisect.bisect_left(piece.ts, lo), bisect.bisect_right(piece.ts, hi)
-        if last > first:
-            rel.extend(piece.ts[first:last])
-            vals.extend(piece.values[first:last])
-            bases.append(0)
-            lengths.append(last - first)
-        return last - first
-
-    for i, (sid, plan) in enumerate(zip(ids, plans, strict=True)):
-        n = 0
-        for piece in older.get(sid, ()):
-            n += add(piece, start, min(end, floor - 1))
-        if plan is not None:
-            head_start = max(start, floor)
-            for chunk in plan.chunks:
-                n += add(cache.chunk(sid, chunk), head_start, end)
-            window = plan.window
-            if window is not None:
-                for index, blob in window.parts:
-                    n += add(cache.part(sid, window.base, index, blob), head_start, end)
-                if window.offsets:
-                    rel.extend(window.offsets)
-                    vals.extend(window.values)
-                    bases.append(window.base)
-                    lengths.append(len(window.offsets))
-                    n += len(window.offsets)
-        sizes[i] = n
-    ts = np.frombuffer(rel, dtype=np.int64) + np.repeat(np.array(bases, dtype=np.int64), lengths)
-    return FlatData(ts, np.frombuffer(vals, dtype=np.float64).copy(), sizes)
+    while True:
+        # Disk chunks are read and decoded outside the lock; the head, with them, in one pass under
+        # it — unless a block went to disk in between (the floor moved): then read again.
+        older = _older_chunks(conn, cache, ids, start, min(end, floor - 1), floor) if start < floor else None
+        with lock:
+            if head.floor == floor:
+                ts, values, sizes = head.flat_recent(ids, start, end, cache.chunk, cache.part, older)
+                return FlatData(ts, values, sizes)
+            floor = head.floor
 
 
 def _older_chunks(
