@@ -42,6 +42,8 @@ class Reachability:
         """device -> {target key: up in its latest run}."""
         self._link_reports: dict[str, dict[str, bool]] = {}
         """link -> {target key: every interface of the link on that target's device was oper up}."""
+        self._reported_by: dict[str, set[str]] = {}
+        """target key -> the links it reported in its latest successful run."""
         self._reachable: dict[str, bool] = {}
         """Cache of `reachable()`, cleared whenever an observation changes a node's up/down."""
 
@@ -54,8 +56,11 @@ class Reachability:
         was_up = self.node_up(device)
         self._target_up.setdefault(device, {})[target.key] = up
         changed = self.node_up(device) != was_up
-        reports = _link_reports(samples) if up else {}
-        for link in self._links:
+        reports = {link: ok for link, ok in _link_reports(samples).items() if link in self._links} if up else {}
+        touched = self._reported_by.pop(target.key, set()) | reports.keys()
+        if reports:
+            self._reported_by[target.key] = set(reports)
+        for link in touched:  # only the links this target reported, now or before: not every link
             by_target = self._link_reports.get(link)
             before = None if by_target is None else by_target.get(target.key)
             after = reports.get(link)
