@@ -51,6 +51,7 @@ from dashboards.api import STATUS_CODES, ApiError, Params, QueryApi, error_body,
 from dashboards.api_text import result_text
 from dashboards.serve import HttpServer
 from model import Inventory, Sample, Secret, SystemClock, Target
+from model.gcfreeze import keep_frozen
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
 
@@ -314,9 +315,7 @@ async def _close_clients(deps: CollectorDeps) -> None:
     await asyncio.sleep(0.05)
 
 
-def start_console(
-    settings: config.Config, listen: str, data_dir: Path, groups: Sequence[RuleGroup] = ()
-) -> Console:
+def start_console(settings: config.Config, listen: str, data_dir: Path, groups: Sequence[RuleGroup] = ()) -> Console:
     """Bind the HTTP port, open the store, start the scheduler on its own loop, then serve.
 
     Raises OSError when the port cannot be bound and StoreError when the store cannot be opened;
@@ -361,6 +360,7 @@ def start_console(
     loop_thread.start()
     api = build_query_api(store, deps.metadata.get, clock.now)
     rules = start_rules(groups, api.engine, store, clock, metrics, data_dir, loop)
+    loop.call_soon_threadsafe(keep_frozen, loop)
     holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, rules)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
@@ -396,7 +396,7 @@ def start_rules(
     return Rules(manager, state)
 
 
-def _log_firing(alerts: Sequence[Alert]) -> None:
+def _log_firing(group_key: str, alerts: Sequence[Alert]) -> None:
     firing = [a.name for a in alerts if a.state is AlertState.FIRING and not a.resolved]
     if firing:
         log.debug("firing: %s", ", ".join(sorted(set(firing))))

@@ -6,8 +6,8 @@ their phase across restarts. The evaluation time passed to the rules is the slot
 moment the evaluation ran. A slot missed because the previous evaluation overran is skipped and
 counted (`rule_group_iterations_missed_total`), never run late in a burst.
 
-After each evaluation `on_alerts` receives the group's active and recently resolved alerts (the
-notification pipeline's entry); it may be a plain function or a coroutine function.
+After each evaluation `on_alerts` receives the group's key and its active and recently resolved
+alerts (the notification pipeline's entry); it may be a plain function or a coroutine function.
 
     manager = RuleManager(evaluator=evaluator, groups=groups, on_alerts=pipeline.receive)
     manager.start(loop)            # from any thread; the loop runs elsewhere
@@ -33,7 +33,8 @@ __all__ = ["OnAlerts", "RuleManager", "group_offset", "next_slot"]
 
 log = logging.getLogger(__name__)
 
-OnAlerts = Callable[[Sequence[Alert]], Awaitable[None] | None]
+OnAlerts = Callable[[str, Sequence[Alert]], Awaitable[None] | None]
+"""Called with the group's key and its alerts after each evaluation of the group."""
 
 
 def group_offset(group: RuleGroup) -> float:
@@ -113,7 +114,7 @@ class RuleManager:
             log.exception("rule group %s could not be evaluated", group.key)
             return
         try:
-            outcome = self._on_alerts(result.alerts)
+            outcome = self._on_alerts(group.key, result.alerts)
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception:

@@ -65,6 +65,7 @@ from dashboards.api import QueryApi
 from dashboards.http import HealthReport, create_server
 from dashboards.serve import HttpServer
 from model import FakeClock, Labels, Sample
+from model.gcfreeze import freeze_survivors
 from store.query.engine import QueryEngine
 from store.tsdb import Store
 from tests.helpers import free_port
@@ -445,6 +446,7 @@ def main() -> int:
             ),
         ]
         engine = QueryEngine(store, lookback_delta=300.0)
+        freeze_survivors()  # what the running console does at start and every 10 minutes (model/gcfreeze.py)
         server = console_api(store, engine, CollectorRegistry())
         how = "through the console's HTTP API (dashboards/api.py, waitress)"
         log(f"ours timed {how}")

@@ -62,7 +62,14 @@ class ChunkCache:
 
     def chunk(self, sid: int, chunk: HeadChunk, decode: Callable[[bytes], SeriesData] = decode_blob) -> Decoded:
         """Closed `chunk` of series `sid`, decoded (by `decode(chunk.blob)` on a miss)."""
-        return self._get(("chunk", sid, chunk.start, chunk.samples), lambda: Decoded.of(decode(chunk.blob)))
+        key = ("chunk", sid, chunk.start, chunk.samples)
+        with self._lock:  # the hit path inline: flat reads ask this once per series
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found
+        return self._get(key, lambda: Decoded.of(decode(chunk.blob)))
 
     def cached_chunk(self, sid: int, start: int, samples: int) -> Decoded | None:
         """The decoded chunk of series `sid` that starts at `start` with `samples` samples, if kept."""

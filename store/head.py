@@ -417,44 +417,39 @@ class Head:
         sizes = np.zeros(len(ids), dtype=np.int64)
         by_id = self._by_id
         floor = self.floor
+        bisect_left, bisect_right = bisect.bisect_left, bisect.bisect_right
+        head_start = max(start, floor)
         for i, sid in enumerate(ids):
             s = by_id.get(sid)
             pieces = [(piece, start, min(end, floor - 1)) for piece in older.get(sid, ())] if older else []
-            head_start = max(start, floor)
-            if s is not None and s.last_t >= head_start:
-                if s.blobs:
-                    pieces += [
-                        (chunk_piece(sid, c), head_start, end)
-                        for c in s.chunks()
-                        if c.end >= head_start and c.start <= end
-                    ]
-                offs = s.offs
-                rel_start = head_start - s.base
-                if s.parts is not None and s.base <= end and (not offs or rel_start <= offs[0]):
-                    first = max(0, bisect.bisect_right(s.part_starts, rel_start) - 1)
-                    parts = s.parts
-                    pieces += [
-                        (part_piece(sid, s.base, k, parts[k]), head_start, end) for k in range(first, len(parts))
-                    ]
+            live = s is not None and s.last_t >= head_start
+            if live and s is not None:
+                pieces += _decoded_pieces(s, sid, head_start, end, chunk_piece, part_piece)
             n = 0
             for (ts, values), low, high in pieces:
-                lo, hi = bisect.bisect_left(ts, low), bisect.bisect_right(ts, high)
+                if not ts:
+                    continue
+                lo = bisect_left(ts, low) if ts[0] < low else 0
+                hi = len(ts) if ts[-1] <= high else bisect_right(ts, high)
                 if hi > lo:
                     abs64.extend(ts[lo:hi])
                     vals.extend(values[lo:hi])
                     lengths.append(hi - lo)
                     kinds.append(False)
                     n += hi - lo
-            if s is not None and s.last_t >= head_start and s.offs and s.base <= end:
+            if live and s is not None and s.base <= end:
                 offs = s.offs
-                lo, hi = bisect.bisect_left(offs, head_start - s.base), bisect.bisect_right(offs, end - s.base)
-                if hi > lo:
-                    rel32.extend(offs[lo:hi])
-                    vals.extend(s.vals[lo:hi])
-                    bases.append(s.base)
-                    lengths.append(hi - lo)
-                    kinds.append(True)
-                    n += hi - lo
+                if offs:
+                    base = s.base
+                    lo = bisect_left(offs, head_start - base) if offs[0] < head_start - base else 0
+                    hi = len(offs) if offs[-1] <= end - base else bisect_right(offs, end - base)
+                    if hi > lo:
+                        rel32.extend(offs[lo:hi])
+                        vals.extend(s.vals[lo:hi])
+                        bases.append(base)
+                        lengths.append(hi - lo)
+                        kinds.append(True)
+                        n += hi - lo
             sizes[i] = n
         from_buffer = np.repeat(np.array(kinds, dtype=bool), lengths)
         ts_out = np.empty(len(vals), dtype=np.int64)
@@ -507,3 +502,28 @@ def decode_parts(
         vals = np.concatenate(val_parts) if val_parts else np.zeros(0, np.float64)
     lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
     return SeriesData(ts[lo:hi], vals[lo:hi])
+
+
+def _decoded_pieces(
+    s: _Series,
+    sid: int,
+    start: int,
+    end: int,
+    chunk_piece: Callable[[int, HeadChunk], tuple[array[int], array[float]]],
+    part_piece: Callable[[int, int, int, bytes], tuple[array[int], array[float]]],
+) -> list[tuple[tuple[array[int], array[float]], int, int]]:
+    """The closed chunks and frozen parts of `s` overlapping [start, end], decoded, each with the
+    bounds to cut it to (for `Head.flat_recent`)."""
+    pieces: list[tuple[tuple[array[int], array[float]], int, int]] = []
+    bounds = s.bounds
+    for k, blob in enumerate(s.blobs):
+        c_start, c_end, c_samples = bounds[3 * k], bounds[3 * k + 1], bounds[3 * k + 2]
+        if c_end >= start and c_start <= end:
+            pieces.append((chunk_piece(sid, HeadChunk(c_start, c_end, c_samples, blob)), start, end))
+    offs = s.offs
+    rel_start = start - s.base
+    if s.parts is not None and s.base <= end and (not offs or rel_start <= offs[0]):
+        first = max(0, bisect.bisect_right(s.part_starts, rel_start) - 1)
+        parts = s.parts
+        pieces += [(part_piece(sid, s.base, k, parts[k]), start, end) for k in range(first, len(parts))]
+    return pieces

@@ -144,8 +144,10 @@ def _metric_json(labels: Labels) -> str:
     return json.dumps(dict(labels), ensure_ascii=False, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=65_536)
 def _json_time(t: float) -> str:
-    return json.dumps(_time(t))
+    """A time as Prometheus' API writes it (the same few step times recur in every series)."""
+    return repr(_time(t))
 
 
 def _time(t: float) -> float | int:

@@ -78,6 +78,7 @@ class RangeSeries:
 
 
 @functools.lru_cache(maxsize=262_144)
+@functools.lru_cache(maxsize=262_144)
 def drop_name(labels: Labels) -> Labels:
     """`labels` without `__name__` (memoised: the same series lose their name in query after query)."""
     return Labels.from_pairs(tuple(p for p in labels.pairs if p[0] != NAME))

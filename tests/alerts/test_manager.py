@@ -43,9 +43,11 @@ def test_the_next_slot_is_after_now_and_on_the_groups_phase() -> None:
 def test_the_manager_evaluates_on_the_interval_and_hands_alerts_to_on_alerts(world: World) -> None:
     evaluator = RuleEvaluator(engine=world.engine, store=world.store, clock=SystemClock(), registry=CollectorRegistry())
     calls: list[Sequence[Alert]] = []
+    keys: list[str] = []
     two = threading.Event()
 
-    async def on_alerts(alerts: Sequence[Alert]) -> None:
+    async def on_alerts(group_key: str, alerts: Sequence[Alert]) -> None:
+        keys.append(group_key)
         calls.append(alerts)
         if len(calls) >= 2:
             two.set()
@@ -63,6 +65,7 @@ def test_the_manager_evaluates_on_the_interval_and_hands_alerts_to_on_alerts(wor
         thread.join()
         loop.close()
     first, second = calls[0][0], calls[1][0]
+    assert keys[:2] == [EVERY_100MS.key, EVERY_100MS.key]
     assert (first.name, first.state, second.state) == ("Always", AlertState.FIRING, AlertState.FIRING)
     assert second.active_at == first.active_at
     # evaluated at slot times: offset + k * interval
