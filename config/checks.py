@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from config.durations import format_duration
 from config.problems import Finding
 from config.schema import ConfigDocument, DeviceSettings, LinkSettings, SiteSettings, SystemSettings
+
+if TYPE_CHECKING:  # alerts/ imports config leaf modules: only the type here (see config.schema._alerting)
+    from alerts.alertconfig import AlertingConfig
 
 __all__ = ["Validated", "check_references"]
 
@@ -31,12 +35,18 @@ class Validated:
     devices: tuple[tuple[int, DeviceSettings], ...]
     unchecked_names: frozenset[str] = frozenset()
     links: tuple[tuple[int, LinkSettings], ...] = ()
+    alerting: AlertingConfig | None = None
+    """The `alerting:` section, None when absent or invalid."""
 
     @classmethod
     def of(cls, document: ConfigDocument) -> Validated:
         """All of a valid document."""
         return cls(
-            document.sites, document.systems, tuple(enumerate(document.devices)), links=tuple(enumerate(document.links))
+            document.sites,
+            document.systems,
+            tuple(enumerate(document.devices)),
+            links=tuple(enumerate(document.links)),
+            alerting=document.alerting,
         )
 
 
@@ -47,7 +57,8 @@ def check_references(parts: Validated) -> list[Finding]:
     SNMP credentials that do not fit the SNMP version; exporter settings that do not fit together
     (credentials, TLS certificate and key, relabel actions); duplicate link names; link ends on undefined
     devices, on devices whose interfaces are not read over SNMP, or on an interface another link
-    end already uses."""
+    end already uses; in `alerting`, receiver and time interval names defined twice, and receivers
+    or time intervals that routes name but nobody defines (`AlertingConfig.problems`)."""
     return [
         *_duplicates("sites", "id", list(enumerate(site.id for site in parts.sites or ()))),
         *_duplicates("systems", "id", list(enumerate(system.id for system in parts.systems or ()))),
@@ -63,6 +74,7 @@ def check_references(parts: Validated) -> list[Finding]:
         *_duplicates("links", "name", [(index, link.name) for index, link in parts.links]),
         *_link_devices(parts),
         *_link_interfaces(parts.links),
+        *_alerting(parts.alerting),
     ]
 
 
@@ -254,3 +266,8 @@ def _link_interfaces(links: Sequence[tuple[int, LinkSettings]]) -> Iterator[Find
                     ("links", index, side, "interface"),
                     f'"{end.interface}" of {end.device} is already used by {used}',
                 )
+
+
+def _alerting(alerting: AlertingConfig | None) -> Iterator[Finding]:
+    for loc, message in alerting.problems() if alerting is not None else ():
+        yield Finding(("alerting", *loc), message)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
@@ -21,6 +22,9 @@ from config.checks import Validated, check_references
 from config.lines import LineMap, duplicate_keys
 from config.problems import ROOT_PATH, ConfigError, Finding, Problem, findings_from, format_path
 from config.schema import ConfigDocument, ConsoleSettings, DeviceSettings, LinkSettings, ValidationContext
+
+if TYPE_CHECKING:  # alerts/ imports config leaf modules: only the type here (see config.schema._alerting)
+    from alerts.alertconfig import AlertingConfig
 
 __all__ = ["Config", "load", "load_file"]
 
@@ -37,6 +41,8 @@ class Config:
     """`rule_files:` as written: shell globs, relative to the directory of the file (`base_dir`)."""
     base_dir: Path = Path()
     """The directory relative paths in the file are relative to (absolute)."""
+    alerting: AlertingConfig | None = None
+    """The `alerting:` section (routes, receivers, inhibit rules, time intervals), secrets resolved."""
 
 
 def load_file(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
@@ -76,7 +82,12 @@ def load(
     data_dir = Path(os.path.abspath(base / document.console.data_dir))
     console = document.console.model_copy(update={"data_dir": data_dir})
     return Config(
-        console=console, inventory=_inventory(document), source=source, rule_files=document.rule_files, base_dir=base
+        console=console,
+        inventory=_inventory(document),
+        source=source,
+        rule_files=document.rule_files,
+        base_dir=base,
+        alerting=document.alerting,
     )
 
 
@@ -131,7 +142,7 @@ def _valid_parts(data: object, failed: list[tuple[str | int, ...]], context: Val
     def clean(*prefix: str | int) -> bool:
         return not any(loc[: len(prefix)] == prefix for loc in failed)
 
-    sections = {key: data[key] for key in ("sites", "systems") if key in data and clean(key)}
+    sections = {key: data[key] for key in ("sites", "systems", "alerting") if key in data and clean(key)}
     valid = ConfigDocument.model_validate({**sections, "devices": []}, context=context)
     devices: list[tuple[int, DeviceSettings]] = []
     unchecked: set[str] = set()
@@ -153,6 +164,7 @@ def _valid_parts(data: object, failed: list[tuple[str | int, ...]], context: Val
         devices=tuple(devices),
         unchecked_names=frozenset(unchecked),
         links=links,
+        alerting=valid.alerting if clean("alerting") else None,
     )
 
 

@@ -19,7 +19,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     StrictBool,
     StrictInt,
     ValidationInfo,
@@ -39,6 +40,9 @@ from config.durations import parse_duration
 from config.problems import kind_of, show
 from config.secrets import resolve_secret
 from model.samples import LABEL_NAME_RE
+
+if TYPE_CHECKING:
+    from alerts.alertconfig import AlertingConfig
 
 __all__ = [
     "PROBE_TIMEOUT_MARGIN",
@@ -721,6 +725,25 @@ class LinkSettings(_Strict):
         )
 
 
+def _alerting(value: object, info: ValidationInfo) -> AlertingConfig | None:
+    """The `alerting:` section, validated by alerts.alertconfig with this validation's context.
+
+    Imported here rather than at the top: alerts/ imports config's leaf modules (`config.durations`),
+    which runs config/__init__ and so this module; a top-level import would be a cycle whenever
+    alerts/ is imported first."""
+    from alerts.alertconfig import AlertingConfig
+
+    if value is None or isinstance(value, AlertingConfig):
+        return value
+    return AlertingConfig.model_validate(value, context=info.context)
+
+
+if TYPE_CHECKING:
+    AlertingSection: TypeAlias = AlertingConfig | None
+else:  # the type resolves only when validating (see _alerting); nested errors keep their paths
+    AlertingSection = Annotated[object, PlainValidator(_alerting)]
+
+
 class ConfigDocument(_Strict):
     """The whole file. Only `devices` is required; an empty section means its defaults."""
 
@@ -731,6 +754,8 @@ class ConfigDocument(_Strict):
     links: tuple[LinkSettings, ...] = ()
     rule_files: tuple[NonEmpty, ...] = ()
     """Prometheus rule files (shell globs, relative to this file), loaded by alerts/rules.py."""
+    alerting: AlertingSection = None
+    """Alertmanager-shaped `route`, `receivers`, `inhibit_rules`, `time_intervals`: alerts/alertconfig.py."""
 
     @field_validator("console", "sites", "systems", "links", "rule_files", mode="before")
     @classmethod

@@ -1,0 +1,548 @@
+"""The notification pipeline: from the rule engine's alerts to queued notifications.
+
+    rules ──> receive() ──> aggregation groups (route tree, group_by)
+                                 │ due (group_wait, group_interval)
+                                 ▼
+              flush(): mute (topology, inhibit, silence, maintenance, ack, flapping, time intervals)
+                       → group → dedup via the notification log → outbox (alerts/delivery.py:
+                       retry with backoff, outcome and log recorded in one transaction)
+
+`Pipeline.flush` is that one function. Everything else here keeps the groups current and explains
+each alert: `views(t)` says, per alert, why it was or was not notified (silenced by #id, inhibited
+by <alert>, suppressed by <alert>, in maintenance <name>, acknowledged by <user>, flapping, within
+group_wait until <t>, notified at <t> and repeat due at <t>).
+
+Grouping follows Alertmanager's dispatcher: an alert goes to every route `match_routes` gives; per
+route, alerts with the same `group_by` values form one group. A new group is flushed `group_wait`
+after its first alert (at once when the alert fired longer than that ago: after a restart the
+notification log decides whether anything is new), then every `group_interval`. Only alerts that
+fired are grouped (pending ones never notify). Resolved alerts leave their groups once a flush has
+carried them; an empty group is dropped.
+
+Beyond Alertmanager:
+- topology suppression (alerts/suppression.py): alerts of nodes cut off by down alerts are muted
+  and the cutting alert's notification lists what is behind it (annotation `behind`);
+- acknowledgement mutes an alert's repeats and escalation; when it expires while the alert fires,
+  the alert is notified again at once;
+- escalation: a firing alert not acknowledged within the route's `escalate_after` also goes to the
+  chain's next receiver (group key `<group>/escalation/<receiver>`);
+- maintenance windows mute like silences, by schedule;
+- flapping: an alert that changes state too often is muted and notified once as flapping (group key
+  `<group>/flapping`), and once more when it has calmed (then normally again).
+
+Thread-safety: `receive`, `tick` and the API's `views` may run on different threads; one lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import enum
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from alerts.acks import Acknowledgement, Acks
+from alerts.delivery import Delivery
+from alerts.flapping import FlapChange, FlapDetector
+from alerts.maintenance import Maintenances
+from alerts.model import Alert, Notification, common
+from alerts.routing import Inhibitions, InhibitRule, Route, group_key, match_routes
+from alerts.silences import Silences
+from alerts.suppression import Cut, Topology, node_of
+from alerts.timeintervals import TimeInterval
+from model import Clock, Labels
+
+__all__ = ["AlertView", "GroupView", "Mute", "MuteReason", "Pipeline"]
+
+BEHIND_LISTED = 20
+"""How many suppressed alerts a cutting alert's `behind` annotation names before "and N more"."""
+
+
+class MuteReason(enum.Enum):
+    SUPPRESSED = "suppressed"
+    INHIBITED = "inhibited"
+    SILENCED = "silenced"
+    MAINTENANCE = "maintenance"
+    ACKNOWLEDGED = "acknowledged"
+    FLAPPING = "flapping"
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """One reason an alert is not notified; `detail` is the sentence the API and the UI show."""
+
+    reason: MuteReason
+    detail: str
+    ref: str = ""
+    """What mutes it: a silence id, an alert fingerprint, a window name, a user."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """An alert's place in one aggregation group: where it goes and when."""
+
+    group_key: str
+    receiver: str
+    status: str
+    """"within group_wait until <t>", "notified at <t>, next check at <t>", "muted on this route"."""
+    last_notified: float | None
+    next_flush: float
+    route_muted: str = ""
+    """Why the route sends nothing now (mute_time_intervals / active_time_intervals), or ""."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """One alert as the API shows it."""
+
+    alert: Alert
+    mutes: tuple[Mute, ...]
+    groups: tuple[GroupView, ...]
+    acknowledgement: Acknowledgement | None
+    flapping: bool
+    behind: tuple[str, ...] = ()
+    """Fingerprints of the alerts this one suppresses (it cuts their nodes off)."""
+
+
+@dataclass(slots=True)
+class _Group:
+    key: str
+    route: Route
+    labels: Labels
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    next_flush: float = 0.0
+    flushed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """What mutes alerts at one time `t`, computed once per flush round."""
+
+    t: float
+    inhibitions: Inhibitions
+    cut: Cut | None
+    firing: Mapping[str, Alert]
+
+
+class Pipeline:
+    """Alerts in, notifications queued on `delivery`. Feed it `receive(source, alerts)` after every
+    rule-group evaluation and call `tick(t)` (or `run`) to flush due groups."""
+
+    def __init__(
+        self,
+        *,
+        root: Route,
+        delivery: Delivery,
+        clock: Clock,
+        registry: CollectorRegistry,
+        inhibit_rules: Sequence[InhibitRule] = (),
+        time_intervals: Mapping[str, TimeInterval] | None = None,
+        silences: Silences | None = None,
+        acks: Acks | None = None,
+        maintenances: Maintenances | None = None,
+        flaps: FlapDetector | None = None,
+        topology: Topology | None = None,
+        external_url: str = "",
+    ) -> None:
+        self.root = root
+        self.delivery = delivery
+        self.silences = silences
+        self.acks = acks
+        self.maintenances = maintenances
+        self.flaps = flaps
+        self.topology = topology
+        self._clock = clock
+        self._rules = tuple(inhibit_rules)
+        self._intervals = dict(time_intervals or {})
+        self._external_url = external_url
+        self._lock = threading.RLock()
+        self._sources: dict[str, dict[str, Alert]] = {}
+        """Rule group key -> its alerts that fired (firing or resolved) by fingerprint."""
+        self._groups: dict[str, _Group] = {}
+        self._renotify: set[str] = set()
+        self._carried: dict[str, float | None] = {}
+        """Resolved alerts a flush has carried (by fingerprint: their resolved_at): not grouped again
+        when the rules hand them over again during their 15 minutes of retention."""
+        """Alerts to notify again at the next tick whatever the log says (un-acknowledged)."""
+        self._last_tick = clock.now()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._received = Counter("alerts_received_total", "Alerts handed to the pipeline.", registry=registry)
+        self._submitted = Counter(
+            "alert_notifications_queued_total", "Notifications queued for a receiver.", ["receiver"], registry=registry
+        )
+        self._muted = Gauge(
+            "alerts_muted", "Firing alerts muted at the last flush, by reason.", ["reason"], registry=registry
+        )
+        self._latency = Histogram(
+            "alert_pipeline_latency_seconds",
+            "From when a group was due to when its notification was queued.",
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30),
+            registry=registry,
+        )
+
+    # -- input ------------------------------------------------------------------------------------
+
+    def receive(self, source: str, alerts: Sequence[Alert]) -> None:
+        """The alerts of rule group `source` after an evaluation (its active and recently resolved
+        ones). Alerts of the source not among them any more leave their groups."""
+        t = self._clock.now()
+        fired = {a.fingerprint: a for a in alerts if a.fired_at is not None}
+        self._received.inc(len(fired))
+        with self._lock:
+            previous = self._sources.get(source, {})
+            self._sources[source] = fired
+            for fp in previous.keys() - fired.keys():
+                self._drop(fp)
+            for fp, alert in fired.items():
+                if alert.resolved and self.acks is not None and previous.get(fp, alert).resolved is False:
+                    self.acks.clear(fp, t)
+                self._place(fp, alert, t)
+            if self.flaps is not None:
+                changes = self.flaps.observe_many(((fp, not a.resolved) for fp, a in fired.items()), t)
+                for fp, change in changes.items():
+                    self._flap_changed(fired[fp], change, t)
+        self._poke()
+
+    def _place(self, fp: str, alert: Alert, t: float) -> None:
+        if alert.resolved and fp in self._carried and self._carried[fp] == alert.resolved_at:
+            return
+        self._carried.pop(fp, None)
+        for route in match_routes(self.root, alert.labels):
+            key, labels = group_key(route, alert.labels)
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = _Group(key, route, labels, next_flush=t + route.group_wait)
+            if not group.flushed and not alert.resolved and (alert.fired_at or t) + route.group_wait <= t:
+                group.next_flush = min(group.next_flush, t)  # fired long ago (a restart): no second wait
+            group.alerts[fp] = alert
+
+    def _drop(self, fp: str) -> None:
+        for key in [k for k, g in self._groups.items() if g.alerts.pop(fp, None) is not None and not g.alerts]:
+            del self._groups[key]
+        self._carried.pop(fp, None)
+
+    def _flap_changed(self, alert: Alert, change: FlapChange, t: float) -> None:
+        """Flapping started: the alert is notified once as flapping. Calmed: once more, then its
+        groups carry it again (flushed now)."""
+        marked = replace(
+            alert,
+            annotations=Labels({**dict(alert.annotations), "flapping": change.value}),
+        )
+        for route in match_routes(self.root, alert.labels):
+            key, labels = group_key(route, alert.labels)
+            self._submit(route, f"{key}/flapping", labels, [marked], t, reason=f"flapping_{change.value}")
+            group = self._groups.get(key)
+            if group is not None and change is FlapChange.CALMED:
+                group.next_flush = t
+
+    # -- acknowledgement --------------------------------------------------------------------------
+
+    def acknowledge(self, fp: str, by: str, comment: str, expires_in: float | None = None) -> Acknowledgement:
+        """Acknowledge the alert `fp` (KeyError when no such alert fires)."""
+        if self.acks is None:
+            raise RuntimeError("acknowledgements are not configured")
+        with self._lock:
+            if not any(fp in alerts and not alerts[fp].resolved for alerts in self._sources.values()):
+                raise KeyError(fp)
+        return self.acks.acknowledge(fp, by, comment, self._clock.now(), expires_in)
+
+    def unacknowledge(self, fp: str, by: str) -> Acknowledgement:
+        if self.acks is None:
+            raise RuntimeError("acknowledgements are not configured")
+        ack = self.acks.unacknowledge(fp, by, self._clock.now())
+        with self._lock:
+            self._renotify.add(fp)
+        self._poke()
+        return ack
+
+    def _poke(self) -> None:
+        """Wake `run` (from any thread) to look at the groups now."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    # -- the pipeline -----------------------------------------------------------------------------
+
+    def tick(self, t: float | None = None) -> int:
+        """Flush every group due at `t` (default: now); the number of notifications queued."""
+        t = self._clock.now() if t is None else t
+        with self._lock:
+            expired = self._expired_acks(t) | self._renotify
+            self._renotify = set()
+            self._last_tick = t
+            due = [g for g in self._groups.values() if g.next_flush <= t]
+            escalating = [g for g in self._groups.values() if g.route.escalation and g.flushed]
+            if not due and not escalating and not expired:
+                return 0
+            moment = self._moment(t)
+            queued = 0
+            for group in due:
+                queued += self.flush(group, moment)
+            for group in {id(g): g for g in self._groups.values() if expired & g.alerts.keys()}.values():
+                queued += self.flush(group, moment, reason="acknowledgement_expired")
+            for group in escalating:
+                queued += self._escalate(group, moment)
+            self._count_mutes(moment)
+            return queued
+
+    def _expired_acks(self, t: float) -> set[str]:
+        """Alerts whose acknowledgement expired since the last tick and that still fire."""
+        if self.acks is None:
+            return set()
+        firing = {fp for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
+        return {ack.fingerprint for ack in self.acks.expired_since(self._last_tick, t)} & firing
+
+    def flush(self, group: _Group, moment: _Moment, *, reason: str = "") -> int:
+        """The pipeline for one due group: drop what is muted (topology, inhibition, silences,
+        maintenance, acknowledgement, flapping), then queue the rest for the route's receiver
+        if the notification log says it is news (or a repeat is due); the outbox retries it with
+        backoff and records the outcome with its log entry. 1 when a notification was queued.
+        With a `reason` the notification goes out even if the log has seen it all (an
+        acknowledgement expired while the alert fires: it must page again)."""
+        t = moment.t
+        self._latency.observe(max(t - group.next_flush, 0.0))
+        group.next_flush = t + group.route.group_interval
+        group.flushed = True
+        alerts = [a for fp, a in sorted(group.alerts.items()) if not self._mutes(fp, a, moment)]
+        for fp in [fp for fp, a in group.alerts.items() if a.resolved]:
+            self._carried[fp] = group.alerts.pop(fp).resolved_at  # carried by this flush: it leaves
+        if not group.alerts:
+            self._groups.pop(group.key, None)
+        if self._route_muted(group.route, t):
+            return 0
+        alerts = [self._with_behind(a, moment) for a in alerts]
+        return self._submit(group.route, group.key, group.labels, alerts, t, reason=reason)
+
+    def _submit(
+        self,
+        route: Route,
+        key: str,
+        labels: Labels,
+        alerts: Sequence[Alert],
+        t: float,
+        *,
+        receiver: str = "",
+        reason: str = "",
+    ) -> int:
+        """Queue a notification of `alerts` for the route's (or the given) receiver: through the
+        notification log's decision, or, with a `reason` (acknowledgement expired, flapping), for
+        every integration regardless of it. Nothing when `alerts` is empty (all muted)."""
+        if not alerts:
+            return 0
+        receiver = receiver or route.receiver
+        notification = Notification(
+            receiver=receiver,
+            group_key=key,
+            group_labels=labels,
+            common_labels=common([a.labels for a in alerts]),
+            common_annotations=common([a.annotations for a in alerts]),
+            alerts=tuple(alerts),
+            external_url=self._external_url,
+        )
+        if reason:
+            queued = bool(self.delivery.enqueue(notification, self.delivery.integration_ids(receiver), t, reason))
+        else:
+            decisions = self.delivery.submit(notification, route.repeat_interval, t)
+            queued = any(decision.notify for decision in decisions.values())
+        if queued:
+            self._submitted.labels(receiver).inc()
+        return int(queued)
+
+    def _escalate(self, group: _Group, moment: _Moment) -> int:
+        """Send the group's unacknowledged firing alerts to the escalation receiver each is due for."""
+        route, t = group.route, moment.t
+        by_receiver: dict[str, list[Alert]] = {}
+        for fp, alert in sorted(group.alerts.items()):
+            if alert.resolved or alert.fired_at is None or self._mutes(fp, alert, moment):
+                continue
+            receiver = route.escalation_receiver(t - alert.fired_at)
+            if receiver is not None:
+                by_receiver.setdefault(receiver, []).append(alert)
+        queued = 0
+        for receiver, alerts in by_receiver.items():
+            key = f"{group.key}/escalation/{receiver}"
+            queued += self._submit(route, key, group.labels, alerts, t, receiver=receiver)
+        return queued
+
+    # -- muting and explaining --------------------------------------------------------------------
+
+    def _moment(self, t: float) -> _Moment:
+        firing = {fp: a for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
+        cut = self.topology.cut(firing.values()) if self.topology is not None else None
+        return _Moment(t, Inhibitions(self._rules, (a.labels for a in firing.values())), cut, firing)
+
+    def _mutes(self, fp: str, alert: Alert, moment: _Moment, *, all_reasons: bool = False) -> list[Mute]:
+        """Why `alert` is not notified at `moment.t`, in the order the pipeline applies the
+        reasons (the first one alone unless `all_reasons`)."""
+        found: list[Mute] = []
+        t = moment.t
+        if moment.cut is not None:
+            causes = moment.cut.suppressed_by(alert.labels)
+            if causes:
+                names = ", ".join(_describe(c) for c in causes)
+                found.append(Mute(MuteReason.SUPPRESSED, f"suppressed by {names}", causes[0].fingerprint))
+                if not all_reasons:
+                    return found
+        source = moment.inhibitions.inhibitor(alert.labels) if self._rules else None
+        if source is not None:
+            found.append(Mute(MuteReason.INHIBITED, f"inhibited by {_describe_labels(source)}"))
+            if not all_reasons:
+                return found
+        silence = self.silences.silencing(alert.labels, t) if self.silences is not None else None
+        if silence is not None:
+            found.append(
+                Mute(
+                    MuteReason.SILENCED,
+                    f"silenced by #{silence.id} ({silence.created_by}: {silence.comment})",
+                    silence.id,
+                )
+            )
+            if not all_reasons:
+                return found
+        window = self.maintenances.in_maintenance(alert.labels, t) if self.maintenances is not None else None
+        if window is not None:
+            found.append(
+                Mute(
+                    MuteReason.MAINTENANCE,
+                    f"in maintenance {window.name} ({window.owner}: {window.reason})",
+                    window.name,
+                )
+            )
+            if not all_reasons:
+                return found
+        ack = self.acks.active(fp, t) if self.acks is not None and not alert.resolved else None
+        if ack is not None:
+            until = f" until {_iso(ack.expires_at)}" if ack.expires_at is not None else ""
+            found.append(Mute(MuteReason.ACKNOWLEDGED, f"acknowledged by {ack.by}{until}: {ack.comment}", ack.by))
+            if not all_reasons:
+                return found
+        if self.flaps is not None and self.flaps.is_flapping(fp, t):
+            since = self.flaps.started_flapping(fp)
+            found.append(Mute(MuteReason.FLAPPING, f"flapping since {_iso(since)}: notified once as flapping"))
+        return found
+
+    def _route_muted(self, route: Route, t: float) -> str:
+        for name in route.mute_time_intervals:
+            interval = self._intervals.get(name)
+            if interval is not None and interval.active(t):
+                return f"route muted by time interval {name}"
+        if route.active_time_intervals and not any(
+            self._intervals[n].active(t) for n in route.active_time_intervals if n in self._intervals
+        ):
+            return "route outside its active time intervals " + ", ".join(route.active_time_intervals)
+        return ""
+
+    def _with_behind(self, alert: Alert, moment: _Moment) -> Alert:
+        """A cutting alert with the `behind` annotation: what it suppresses, by node."""
+        behind = self._behind(alert, moment)
+        if not behind:
+            return alert
+        names = sorted({node_of(a.labels) or a.name for a in behind})
+        text = ", ".join(names[:BEHIND_LISTED]) + (
+            f" and {len(names) - BEHIND_LISTED} more" if len(names) > BEHIND_LISTED else ""
+        )
+        return replace(
+            alert, annotations=Labels({**dict(alert.annotations), "behind": f"{len(behind)} alerts: {text}"})
+        )
+
+    def _behind(self, alert: Alert, moment: _Moment) -> list[Alert]:
+        if moment.cut is None or self.topology is None or alert.name not in self.topology.down_alerts:
+            return []
+        fp = alert.fingerprint
+        return [
+            other
+            for other in moment.firing.values()
+            if any(c.fingerprint == fp for c in moment.cut.suppressed_by(other.labels))
+        ]
+
+    def _count_mutes(self, moment: _Moment) -> None:
+        counts = dict.fromkeys(MuteReason, 0)
+        for fp, alert in moment.firing.items():
+            mutes = self._mutes(fp, alert, moment)
+            if mutes:
+                counts[mutes[0].reason] += 1
+        for reason, count in counts.items():
+            self._muted.labels(reason.value).set(count)
+
+    def views(self, t: float | None = None) -> list[AlertView]:
+        """Every alert that fired and is still held (firing, or resolved within 15 minutes), with
+        why it was or was not notified. Sorted by alert name, then labels."""
+        t = self._clock.now() if t is None else t
+        with self._lock:
+            moment = self._moment(t)
+            alerts = {fp: a for source in self._sources.values() for fp, a in source.items()}
+            out = []
+            for fp, alert in sorted(alerts.items(), key=lambda item: (item[1].name, item[1].labels.pairs)):
+                groups = tuple(self._group_view(g, t) for g in self._groups.values() if fp in g.alerts)
+                behind = tuple(a.fingerprint for a in self._behind(alert, moment))
+                out.append(
+                    AlertView(
+                        alert=alert,
+                        mutes=tuple(self._mutes(fp, alert, moment, all_reasons=True)),
+                        groups=groups,
+                        acknowledgement=self.acks.active(fp, t) if self.acks is not None else None,
+                        flapping=self.flaps.is_flapping(fp, t) if self.flaps is not None else False,
+                        behind=behind,
+                    )
+                )
+            return out
+
+    def _group_view(self, group: _Group, t: float) -> GroupView:
+        receiver = group.route.receiver
+        last = self.delivery.last_sent(receiver, group.key)
+        ids = self.delivery.integration_ids(receiver)
+        entry = self.delivery.entry(receiver, ids[0], group.key) if ids else None
+        if not group.flushed:
+            status = f"within group_wait until {_iso(group.next_flush)}"
+        elif last is None:
+            status = f"not notified yet; next check at {_iso(group.next_flush)}"
+        else:
+            repeat = (entry.at if entry is not None else last) + group.route.repeat_interval
+            status = f"notified at {_iso(last)}; repeat due at {_iso(repeat)}, next check at {_iso(group.next_flush)}"
+        return GroupView(
+            group.key, group.route.receiver, status, last, group.next_flush, self._route_muted(group.route, t)
+        )
+
+    def firing(self) -> dict[str, Alert]:
+        """The firing alerts by fingerprint."""
+        with self._lock:
+            return {fp: a for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            return min((g.next_flush for g in self._groups.values()), default=None)
+
+    async def run(self, stop: asyncio.Event, *, resolution: float = 1.0) -> None:
+        """Tick whenever a group is due (checked at least every `resolution` seconds, for
+        escalations and expiring acknowledgements) until `stop` is set."""
+        self._loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._wake.clear()
+            self.tick()
+            due = self.next_due()
+            wait = resolution if due is None else min(max(due - self._clock.now(), 0.0), resolution)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+
+def _describe(alert: Alert) -> str:
+    return _describe_labels(alert.labels)
+
+
+def _describe_labels(labels: Labels) -> str:
+    name = labels.get("alertname", "")
+    rest = ", ".join(f'{k}="{v}"' for k, v in labels.pairs if k in ("target", "link", "site", "instance"))
+    return f"{name}{{{rest}}}"
+
+
+def _iso(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(t, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
