@@ -39,15 +39,14 @@ import prometheus_client
 import config
 import demo.agents
 import demo.estate
-from alerts.evaluation import QueryEngineLike, RuleEvaluator
-from alerts.manager import RuleManager
-from alerts.model import Alert, AlertState
+from alerts.evaluation import QueryEngineLike
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
-from alerts.statedb import AlertStateDB
+from alerts.service import Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
 from config.schema import ExporterCollectorSettings
 from dashboards import ComponentHealth, HealthReport, create_server
 from dashboards.api import STATUS_CODES, ApiError, Params, QueryApi, error_body, success_body
+from dashboards.api_alerts import AlertsApi
 from dashboards.api_text import result_text
 from dashboards.serve import HttpServer
 from model import Inventory, Sample, Secret, SystemClock, Target
@@ -272,7 +271,7 @@ class Console:
     loop: asyncio.AbstractEventLoop
     loop_thread: threading.Thread
     query_api: QueryApi
-    rules: Rules | None = None
+    alerting: Alerting | None = None
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -293,8 +292,8 @@ class Console:
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         try:
             self.server.stop(timeout=1.0)
-            if self.rules is not None:
-                asyncio.run_coroutine_threadsafe(self.rules.manager.shutdown(), self.loop).result(1.0)
+            if self.alerting is not None:
+                self.alerting.stop(self.loop, timeout=1.0)
             self.scheduler.shutdown_threadsafe(timeout=1.0)
             asyncio.run_coroutine_threadsafe(_close_clients(self.deps), self.loop).result(1.0)
         except Exception:  # a stuck loop must not keep the store from closing
@@ -305,8 +304,8 @@ class Console:
             if not self.loop.is_running():
                 self.loop.close()
             self.store.close(timeout=max(0.5, deadline - time.monotonic()))
-            if self.rules is not None:
-                self.rules.state.close()
+            if self.alerting is not None:
+                self.alerting.close()
 
 
 async def _close_clients(deps: CollectorDeps) -> None:
@@ -334,8 +333,17 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     def query_api() -> QueryApi:
         return holder["console"].query_api
 
+    def alerts_api() -> AlertsApi | None:
+        alerting = holder["console"].alerting if "console" in holder else None
+        return AlertsApi(alerting.pipeline, clock) if alerting is not None else None
+
     app = create_server(
-        metrics=metrics, latest=latest, health=health, metrics_token=console.metrics_token, api=query_api
+        metrics=metrics,
+        latest=latest,
+        health=health,
+        metrics_token=console.metrics_token,
+        api=query_api,
+        alerts=alerts_api,
     )
     host, port = config.split_listen(listen)
     server = HttpServer(app, host=host, port=port)  # binds now: a busy port fails before anything starts
@@ -359,23 +367,16 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
     loop_thread.start()
     api = build_query_api(store, deps.metadata.get, clock.now)
-    rules = start_rules(groups, api.engine, store, clock, metrics, data_dir, loop)
+    alerting = start_alerting(settings, groups, api.engine, store, clock, metrics, data_dir, loop)
     loop.call_soon_threadsafe(keep_frozen, loop)
-    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, rules)
+    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, alerting)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
     return holder["console"]
 
 
-@dataclasses.dataclass
-class Rules:
-    """The alerting rules running on the collectors' loop, and their state file."""
-
-    manager: RuleManager
-    state: AlertStateDB
-
-
-def start_rules(
+def start_alerting(
+    settings: config.Config,
     groups: Sequence[RuleGroup],
     engine: QueryEngineLike,
     store: Store,
@@ -383,23 +384,25 @@ def start_rules(
     metrics: prometheus_client.CollectorRegistry,
     data_dir: Path,
     loop: asyncio.AbstractEventLoop,
-) -> Rules | None:
-    """Evaluate `groups` on their intervals through `engine`; alert state in data_dir/alerts.sqlite3.
-    Until the notification pipeline lands, alerts are seen as the `ALERTS` series (query API)."""
-    if not groups:
-        return None
-    state = AlertStateDB(data_dir / "alerts.sqlite3")
-    evaluator = RuleEvaluator(engine=engine, store=store, clock=clock, registry=metrics, state_store=state)
-    manager = RuleManager(evaluator=evaluator, groups=groups, on_alerts=_log_firing, registry=metrics)
-    manager.start(loop)
-    log.info("evaluating %d rules in %d groups", sum(len(g.rules) for g in groups), len(groups))
-    return Rules(manager, state)
-
-
-def _log_firing(group_key: str, alerts: Sequence[Alert]) -> None:
-    firing = [a.name for a in alerts if a.state is AlertState.FIRING and not a.resolved]
-    if firing:
-        log.debug("firing: %s", ", ".join(sorted(set(firing))))
+) -> Alerting:
+    """Rules on their intervals through `engine`, the notification pipeline and the outbox, on
+    `loop`; their state in data_dir (alerts/service.py)."""
+    alerting = Alerting.open(
+        groups,
+        settings.alerting,
+        settings.inventory,
+        engine=engine,
+        store=store,
+        clock=clock,
+        registry=metrics,
+        data_dir=data_dir,
+    )
+    alerting.start(loop)
+    receivers = len(settings.alerting.receivers) if settings.alerting is not None else 0
+    log.info(
+        "evaluating %d rules in %d groups; %d receivers", sum(len(g.rules) for g in groups), len(groups), receivers
+    )
+    return alerting
 
 
 def open_store(

@@ -38,9 +38,12 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from alerts.flapping import FlappingConfig
+from alerts.maintenance import MaintenanceWindow
 from alerts.matchers import Matcher, Matchers, format_matchers, matchers_from_maps, parse_matchers, sorted_matchers
 from alerts.notifiers.config import ReceiverConfig, Seconds
 from alerts.routing import GROUP_BY_ALL, InhibitRule, Route
+from alerts.suppression import DEFAULT_DOWN_ALERTS
 from alerts.timeintervals import (
     Range,
     TimeInterval,
@@ -266,6 +269,14 @@ class TimeIntervalConfig(_Strict):
         return TimeInterval(self.name, tuple(p.period() for p in self.time_intervals))
 
 
+class TopologySuppressionConfig(_Strict):
+    """`topology_suppression:`: alerts of nodes cut off (by the inventory's `parents`) behind nodes
+    that a firing alert of `down_alerts` says are down are muted (alerts/suppression.py)."""
+
+    enabled: bool = True
+    down_alerts: tuple[str, ...] = tuple(sorted(DEFAULT_DOWN_ALERTS))
+
+
 class AlertingConfig(_Strict):
     """The `alerting:` section. `route` is required as soon as there are receivers."""
 
@@ -276,6 +287,11 @@ class AlertingConfig(_Strict):
     mute_time_intervals: tuple[TimeIntervalConfig, ...] = ()
     """Alertmanager's older name for `time_intervals`; both may be used, names are shared."""
     external_url: str = ""
+    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
+    """Recurring (or one-off) maintenance windows defined in the file (alerts/maintenance.py); more
+    can be created through the API. Windows from the file replace API ones of the same name."""
+    flapping: FlappingConfig = Field(default_factory=FlappingConfig)
+    topology_suppression: TopologySuppressionConfig = Field(default_factory=TopologySuppressionConfig)
 
     @field_validator("route")
     @classmethod
@@ -324,6 +340,8 @@ class AlertingConfig(_Strict):
             for i, c in enumerate(getattr(self, section))
         ]
         found.extend(_duplicates(named))
+        windows = [(("maintenance_windows", i, "name"), w.name) for i, w in enumerate(self.maintenance_windows)]
+        found.extend(_duplicates(windows))
         if self.route is not None:
             receivers = {r.name for r in self.receivers}
             intervals = {name for _, name in named}

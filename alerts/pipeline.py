@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import datetime
 import enum
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,8 @@ from alerts.timeintervals import TimeInterval
 from model import Clock, Labels
 
 __all__ = ["AlertView", "GroupView", "Mute", "MuteReason", "Pipeline"]
+
+log = logging.getLogger(__name__)
 
 BEHIND_LISTED = 20
 """How many suppressed alerts a cutting alert's `behind` annotation names before "and N more"."""
@@ -525,7 +528,10 @@ class Pipeline:
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # a bug or a broken database must not end the ticks: log, go on
+                log.exception("alert pipeline tick failed")
             due = self.next_due()
             wait = resolution if due is None else min(max(due - self._clock.now(), 0.0), resolution)
             with contextlib.suppress(TimeoutError):

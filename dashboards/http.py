@@ -30,6 +30,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from dashboards.api import QueryApi, api_blueprint
+from dashboards.api_alerts import AlertsApi, alerts_blueprint
 from model import Labels, Sample, Secret
 from model.samples import LABEL_NAME_RE, METRIC_NAME_RE
 
@@ -172,6 +173,7 @@ def create_server(
     health: Callable[[], HealthReport],
     metrics_token: Secret | None = None,
     api: Callable[[], QueryApi] | None = None,
+    alerts: Callable[[], AlertsApi | None] | None = None,
 ) -> flask.Flask:
     """Build the console's Flask server with `GET /metrics` and `GET /healthz` (HEAD too).
 
@@ -187,6 +189,9 @@ def create_server(
 
     `/api/v1/*` (when `api` is given): the Prometheus-shaped query API of `dashboards.api` answered
     by `api()` (called per request, like `latest`), behind the same token check as `/metrics`.
+
+    `/api/v1/alerts`, `/silences`, `/maintenance`, `/notifications` (when `alerts` is given): the
+    alerting API of `dashboards.api_alerts`, answered by `alerts()`, behind the same token check.
 
     `latest` and `health` run on the server's worker threads, once per request: they must be
     thread-safe and quick. An exception from them (or from the registry) is a 500, never a partial or
@@ -231,6 +236,8 @@ def create_server(
 
     if api is not None:
         server.register_blueprint(api_blueprint(api, guard=unauthorized))
+    if alerts is not None:
+        server.register_blueprint(alerts_blueprint(alerts, guard=unauthorized))
     return server
 
 

@@ -84,12 +84,19 @@ class ChunkCache:
 
     def part(self, sid: int, base: int, index: int, blob: bytes) -> Decoded:
         """Frozen part `index` of series `sid`'s open chunk whose base time is `base` (ms)."""
+        key = ("part", sid, base, index)
+        with self._lock:  # the hit path inline, as in `chunk`
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found
 
         def decode() -> Decoded:
             offsets, values = unpack_part(blob)
             return Decoded.of(SeriesData(offsets.astype(np.int64) + base, values))
 
-        return self._get(("part", sid, base, index), decode)
+        return self._get(key, decode)
 
     def decoded(self, sid: int, chunk: HeadChunk, decode: Callable[[bytes], SeriesData] = decode_blob) -> SeriesData:
         """`chunk` of series `sid` as numpy arrays (for reads that work per series)."""

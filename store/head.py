@@ -201,6 +201,8 @@ class Head:
         self._by_name: dict[str, list[_Series]] = {}
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._next_id = 1
+        self.generation = 0
+        """Counts series added: a selection made at the same generation still holds (series never change)."""
         self.max_t: int | None = None
         self.floor: int = 0
         """The head holds every sample at or after this time (ms) that the store accepted."""
@@ -232,6 +234,7 @@ class Head:
         return Labels.from_pairs(shared)
 
     def _index(self, s: _Series) -> None:
+        self.generation += 1
         s.labels = self._intern(s.labels)
         s.name = sys.intern(s.name)
         self._by_key[(s.name, s.labels)] = s

@@ -277,6 +277,11 @@ class Store:
             self._local.conn = conn
         return conn
 
+    def series_generation(self) -> int:
+        """A number that changes whenever a series is added: the same `select` at the same
+        generation gives the same answer."""
+        return self._head.generation
+
     def select(self, matchers: Sequence[Matcher]) -> list[SeriesRef]:
         """Series matching every matcher (an `__name__ = x` matcher narrows the scan)."""
         name = next((m.value for m in matchers if m.name == "__name__" and m.op.value == "="), None)

@@ -12,7 +12,7 @@ import numpy as np
 
 from model import Labels
 from store.query import ast
-from store.query.evaluator import Evaluator, Queryable, Value
+from store.query.evaluator import Evaluator, Queryable, SelectionCache, Value
 from store.query.parse import parse
 from store.query.result import InstantSample, QueryError, QueryResult, RangeSeries
 from store.query.values import RangeSeries as RawSeries
@@ -49,6 +49,7 @@ class QueryEngine:
         self._max_series = max_series
         self._subquery_step_ms = round(subquery_step * 1000)
         self._labels: dict[int, Labels] = {}
+        self._selections: SelectionCache = {}
 
     def instant(self, expr: str, at: float) -> QueryResult:
         """Evaluate `expr` at `at` (seconds). Raises QueryError (bad_data: parse or subset error;
@@ -114,6 +115,7 @@ class QueryEngine:
             max_samples=self._max_samples,
             max_series=self._max_series,
             label_cache=self._labels,
+            selection_cache=self._selections,
         )
         with np.errstate(all="ignore"):
             return evaluator.eval(tree, grid), tuple(evaluator.warnings)

@@ -28,9 +28,15 @@ from store.query.rollup import WARNING as ROLLUP_WARNING
 from store.query.values import NAME, BoolArray, FloatArray, IntArray, RangeSeries, StepSeries, Vec, drop_name
 from store.query.windows import Flat, Windows, flat_of, flatten, latest, windows
 
-__all__ = ["Evaluator", "Queryable", "Value"]
+__all__ = ["SELECTIONS_KEPT", "Evaluator", "Queryable", "SelectionCache", "Value"]
 
 Value = Vec | FloatArray | str | list[RangeSeries]
+
+SELECTIONS_KEPT = 1024
+"""Selector results remembered across queries (by matchers, valid while no series is added)."""
+
+SelectionCache = dict[tuple[Matcher, ...], tuple[int, list[tuple[int, Labels]]]]
+"""Matchers -> (the store's series generation, the selected (id, labels) sorted by labels)."""
 
 TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution"
 
@@ -57,6 +63,7 @@ class Evaluator:
         max_samples: int,
         max_series: int,
         label_cache: dict[int, Labels],
+        selection_cache: SelectionCache | None = None,
     ) -> None:
         self.store = store
         self.start_ms = start_ms
@@ -69,6 +76,7 @@ class Evaluator:
         self.warnings: list[str] = []
         self._labels = label_cache
         self._selections: dict[tuple[Matcher, ...], list[tuple[int, Labels]]] = {}
+        self._selection_cache = selection_cache if selection_cache is not None else {}
 
     # -- dispatch -----------------------------------------------------------------------------
     def eval(self, expr: ast.Expr, grid: IntArray) -> Value:  # noqa: PLR0911
@@ -121,6 +129,12 @@ class Evaluator:
         known = self._selections.get(sel.matchers)
         if known is not None:
             return known
+        generation_of = getattr(self.store, "series_generation", None)
+        generation = generation_of() if generation_of is not None else None
+        remembered = self._selection_cache.get(sel.matchers)
+        if generation is not None and remembered is not None and remembered[0] == generation:
+            self._selections[sel.matchers] = remembered[1]
+            return remembered[1]
         refs = self.store.select(list(sel.matchers))
         if len(refs) > self.max_series:
             raise QueryError(
@@ -131,6 +145,10 @@ class Evaluator:
         out = [(r.id, self._series_labels(r)) for r in refs]
         out.sort(key=lambda p: p[1].pairs)
         self._selections[sel.matchers] = out
+        if generation is not None:
+            if len(self._selection_cache) >= SELECTIONS_KEPT:
+                self._selection_cache.clear()
+            self._selection_cache[sel.matchers] = (generation, out)
         return out
 
     def _series_labels(self, ref: SeriesRef) -> Labels:

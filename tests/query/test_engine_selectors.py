@@ -146,3 +146,14 @@ def test_windows_whose_raw_samples_aged_out_are_answered_from_rollups_with_a_war
         assert engine.instant("avg_over_time(g[7m])", T0 + 1800).vector == ()  # not whole buckets
     finally:
         store.close()
+
+
+def test_a_series_added_after_a_query_is_selected_by_the_same_selector_next_time(store: Store) -> None:
+    engine = put(store, ("g", {"a": "1"}, 1.0, 0))
+    assert values(engine.instant('g{a=~".+"}', T + 10)) == {(("__name__", "g"), ("a", "1")): 1.0}
+    store.append([Sample("g", Labels(a="2"), 2.0, T + 5)])
+    assert store.flush()
+    assert values(engine.instant('g{a=~".+"}', T + 10)) == {
+        (("__name__", "g"), ("a", "1")): 1.0,
+        (("__name__", "g"), ("a", "2")): 2.0,
+    }
