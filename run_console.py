@@ -39,9 +39,11 @@ import prometheus_client
 import config
 import demo.agents
 import demo.estate
+from alerts.alertconfig import AlertingConfig
 from alerts.evaluation import QueryEngineLike
+from alerts.export import write_export
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
-from alerts.service import Alerting
+from alerts.service import DEFAULT_RECEIVER, Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
 from config.schema import ExporterCollectorSettings
 from dashboards import ComponentHealth, HealthReport, create_server
@@ -105,6 +107,29 @@ def _load(path: Path, err: TextIO) -> config.Config | None:
         for problem in exc.problems:
             err.write(f"{problem}\n")
         return None
+
+
+# -- export-rules --------------------------------------------------------------------------------
+def export_rules(path: Path, out_dir: Path, out: TextIO, err: TextIO) -> int:
+    """Write the config's rule files and an Alertmanager configuration equivalent to its
+    `alerting:` routing into `out_dir`, for sites that move to Prometheus + Alertmanager
+    (alerts/export.py); print what could not be carried over."""
+    loaded = _load(path, err)
+    if loaded is None or load_rules(loaded, err) is None:
+        return 2
+    alerting = loaded.alerting or AlertingConfig.model_validate(
+        {"route": {"receiver": DEFAULT_RECEIVER}, "receivers": [{"name": DEFAULT_RECEIVER}]}
+    )
+    files = expand_rule_globs(loaded.base_dir, loaded.rule_files)
+    try:
+        warnings = write_export(alerting, files, out_dir, base_dir=loaded.base_dir)
+    except (ValueError, OSError) as exc:
+        err.write(f"{path}: cannot export: {exc}\n")
+        return 2
+    for warning in warnings:
+        err.write(f"warning: {warning}\n")
+    out.write(f"{out_dir / 'alertmanager.yml'} and {len(files)} rule files in {out_dir / 'rules'}\n")
+    return 0
 
 
 # -- collect-once ------------------------------------------------------------------------------
@@ -584,6 +609,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", type=Path, help="overrides console.data_dir (default: the repository's data/demo-run)")
     c = sub.add_parser("check-config", help="validate a config file")
     c.add_argument("path", type=Path)
+    e = sub.add_parser(
+        "export-rules", help="write the rule files and an equivalent Alertmanager config (for amtool/promtool)"
+    )
+    e.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    e.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     o = sub.add_parser("collect-once", help="run every collector once and print the samples")
     o.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     o.add_argument("--target", help="only this device")
@@ -605,17 +635,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run at INFO
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request (probe, scrape) at INFO
+    commands: dict[str, Callable[[], int]] = {
+        "check-config": lambda: check_config(args.path, sys.stdout, sys.stderr),
+        "export-rules": lambda: export_rules(args.config, args.out_dir, sys.stdout, sys.stderr),
+        "collect-once": lambda: collect_once(args.config, args.target, sys.stdout, sys.stderr),
+        "query": lambda: query(args, sys.stdout, sys.stderr),
+        "demo": lambda: run_demo(args, sys.stderr),
+        "run": lambda: run(args, sys.stderr),
+    }
+    if args.command == "query":
+        logging.getLogger().setLevel(logging.WARNING)  # stdout is the answer; stderr only problems
     try:
-        if args.command == "check-config":
-            return check_config(args.path, sys.stdout, sys.stderr)
-        if args.command == "collect-once":
-            return collect_once(args.config, args.target, sys.stdout, sys.stderr)
-        if args.command == "query":
-            logging.getLogger().setLevel(logging.WARNING)  # stdout is the answer; stderr only problems
-            return query(args, sys.stdout, sys.stderr)
-        if args.command == "demo":
-            return run_demo(args, sys.stderr)
-        return run(args, sys.stderr)
+        return commands[args.command]()
     except UsageError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2

@@ -71,6 +71,17 @@ def alertmanager_config(config: AlertingConfig, *, base_dir: Path | None = None)
         result["time_intervals"] = [_time_interval(interval) for interval in intervals]
     if config.external_url:
         exporter.warn(f"external_url: pass --web.external-url={config.external_url} to Alertmanager")
+    for window in config.maintenance_windows:
+        exporter.warn(
+            f"maintenance_windows: {window.name} has no Alertmanager equivalent: make it a time interval in"
+            " mute_time_intervals of the routes it concerns, or a silence"
+        )
+    if config.topology_suppression.enabled:
+        exporter.warn(
+            "topology_suppression has no Alertmanager equivalent: alerts behind a down parent will page unless"
+            " inhibit_rules are written for them"
+        )
+    exporter.warn("flapping detection and acknowledgements have no Alertmanager equivalent")
     return result, exporter.warnings
 
 

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from model import Labels, Sample, SystemClock
 from store import Matcher, MatchOp, Store
-from tests.helpers import free_port
+from tests.helpers import free_port, require
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "console.yaml"
@@ -463,3 +463,35 @@ def test_run_evaluates_the_rule_files_and_the_alert_fires_as_an_alerts_series(tm
     assert "evaluating 1 rules in 1 groups" in stderr
     assert "Traceback" not in stderr
     assert (tmp_path / "data" / "alerts.sqlite3").exists()  # the alert state outlives the process
+
+
+def test_export_rules_writes_files_that_amtool_and_promtool_accept(tmp_path: Path) -> None:
+    amtool = require("amtool", install="apt-get install prometheus-alertmanager")
+    promtool = require("promtool", install="apt-get install prometheus")
+    out = tmp_path / "export"
+    done = _cli("export-rules", str(out), "--config", str(SHIPPED))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{out / 'alertmanager.yml'} and 2 rule files in {out / 'rules'}\n"
+    assert "warning: topology_suppression has no Alertmanager equivalent" in done.stderr
+    assert sorted(p.name for p in (out / "rules").iterdir()) == ["console.yaml", "estate.yaml"]
+    checked = subprocess.run(
+        [amtool, "check-config", str(out / "alertmanager.yml")], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rules = subprocess.run(
+        [promtool, "check", "rules", *map(str, sorted((out / "rules").iterdir()))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+
+
+def test_export_rules_of_a_broken_config_names_the_problem_and_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "broken.yaml"
+    config.write_text("alerting:\n  route: {receiver: nobody}\n", encoding="utf-8")
+    out = tmp_path / "export"
+    done = _cli("export-rules", str(out), "--config", str(config))
+    assert done.returncode == 2
+    assert 'alerting.route.receiver: "nobody" is not a defined receiver' in done.stderr
+    assert not out.exists()
