@@ -45,6 +45,7 @@ from alerts.export import write_export
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
 from alerts.service import DEFAULT_RECEIVER, Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
+from collectors.selfmetrics import keep_recording
 from config.schema import ExporterCollectorSettings
 from dashboards import ComponentHealth, HealthReport, create_server
 from dashboards.api import STATUS_CODES, ApiError, Params, QueryApi, error_body, success_body
@@ -394,6 +395,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     api = build_query_api(store, deps.metadata.get, clock.now)
     alerting = start_alerting(settings, groups, api.engine, store, clock, metrics, data_dir, loop)
     loop.call_soon_threadsafe(keep_frozen, loop)
+    loop.call_soon_threadsafe(keep_recording, loop, metrics, store, clock)
     holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, alerting)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
