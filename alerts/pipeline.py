@@ -311,7 +311,7 @@ class Pipeline:
         self._latency.observe(max(t - group.next_flush, 0.0))
         group.next_flush = t + group.route.group_interval
         group.flushed = True
-        alerts = [a for fp, a in sorted(group.alerts.items()) if not self._mutes(fp, a, moment)]
+        alerts = [a for fp, a in sorted(group.alerts.items(), key=_alert_order) if not self._mutes(fp, a, moment)]
         for fp in [fp for fp, a in group.alerts.items() if a.resolved]:
             self._carried[fp] = group.alerts.pop(fp).resolved_at  # carried by this flush: it leaves
         if not group.alerts:
@@ -360,7 +360,7 @@ class Pipeline:
         """Send the group's unacknowledged firing alerts to the escalation receiver each is due for."""
         route, t = group.route, moment.t
         by_receiver: dict[str, list[Alert]] = {}
-        for fp, alert in sorted(group.alerts.items()):
+        for fp, alert in sorted(group.alerts.items(), key=_alert_order):
             if alert.resolved or alert.fired_at is None or self._mutes(fp, alert, moment):
                 continue
             receiver = route.escalation_receiver(t - alert.fired_at)
@@ -536,6 +536,12 @@ class Pipeline:
             wait = resolution if due is None else min(max(due - self._clock.now(), 0.0), resolution)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+
+def _alert_order(item: tuple[str, Alert]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """Alertmanager's order of a group's alerts: by `job`, then `instance`, then all labels."""
+    labels = item[1].labels
+    return labels.get("job", ""), labels.get("instance", ""), labels.pairs
 
 
 def _describe(alert: Alert) -> str:

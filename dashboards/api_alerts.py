@@ -45,6 +45,7 @@ from alerts.mutedb import NotFound
 from alerts.pipeline import AlertView, Pipeline
 from alerts.silences import Silence
 from config.durations import parse_duration
+from config.problems import Finding, findings_from, format_path
 from model import Clock
 
 __all__ = ["AlertsApi", "AlertsApiError", "alerts_blueprint"]
@@ -77,10 +78,15 @@ class AlertsApi:
         by = _text(body, "by")
         comment = _text(body, "comment", required=False)
         expires_in = _seconds(body.get("expiresIn"), "expiresIn")
+        if expires_in is not None and expires_in > 0 and not _representable(self.clock.now() + expires_in):
+            # The expiry could not be shown: every later GET /alerts would fail.
+            raise AlertsApiError("bad_data", f"expiresIn: {body['expiresIn']} is too far ahead")
         try:
             ack = self.pipeline.acknowledge(fingerprint, by, comment, expires_in)
         except KeyError:
             raise AlertsApiError("not_found", f"no firing alert has fingerprint {fingerprint}") from None
+        except RuntimeError as exc:  # acknowledgements not configured
+            raise AlertsApiError("unavailable", str(exc)) from None
         except ValueError as exc:
             raise AlertsApiError("bad_data", str(exc)) from None
         return ack_json(ack)
@@ -147,7 +153,7 @@ class AlertsApi:
         try:
             window = MaintenanceWindow.model_validate(body.get("window"))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(_problem(finding) for finding in findings_from(exc))
             raise AlertsApiError("bad_data", f"window: {problems}") from None
         try:
             record = self._maintenances().create(window, _text(body, "createdBy"), self.clock.now())
@@ -301,14 +307,32 @@ def _text(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
 def _time(value: object, key: str) -> float:
     if isinstance(value, bool) or value is None:
         raise AlertsApiError("bad_data", f"{key}: an RFC 3339 time or Unix seconds is required")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and _representable(float(value)):
         return float(value)
     if isinstance(value, str):
         try:
-            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            moment: datetime.datetime | None = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            pass
+            moment = None
+        # Without an offset the time would be read in the server's local time zone: not RFC 3339.
+        if moment is not None and moment.tzinfo is not None and _representable(moment.timestamp()):
+            return moment.timestamp()
     raise AlertsApiError("bad_data", f"{key}: {value!r} is not an RFC 3339 time or Unix seconds")
+
+
+def _representable(t: float) -> bool:
+    """Whether `t` (Unix seconds) is a date `rfc3339` can write (finite, years 1 to 9999)."""
+    try:
+        datetime.datetime.fromtimestamp(t, tz=datetime.UTC)
+    except (OverflowError, ValueError, OSError):
+        return False
+    return True
+
+
+def _problem(finding: Finding) -> str:
+    """A window's problem worded as the config loader words it: `path: message` (the message
+    alone for the window as a whole)."""
+    return f"{format_path(finding.loc)}: {finding.message}" if finding.loc else finding.message
 
 
 def _seconds(value: object, key: str) -> float | None:

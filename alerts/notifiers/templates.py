@@ -2,8 +2,9 @@
 
 The default bodies list the firing alerts, then the resolved ones, each with its labels,
 annotations (Japanese text kept as is), start time (RFC 3339, UTC), end time if resolved and its
-source URL. User templates are `string.Template` text: `$subject`, `$summary` (the common `summary`
-annotation), `$status` (`firing` / `resolved`), `$receiver`, `$external_url` and, in bodies,
+source URL. User templates are `string.Template` text: every common annotation by its name
+(`$summary`, `$summary_ja`, `$description`; `$summary` is "" when the alerts' summaries differ),
+`$subject`, `$status` (`firing` / `resolved`), `$receiver`, `$external_url` and, in bodies,
 `$alerts` (the default rendering of the alerts in that part's format). Unknown `$names` are left
 as written.
 """
@@ -21,8 +22,10 @@ __all__ = ["alerts_html", "alerts_text", "expand", "html_body", "template_vars",
 
 
 def template_vars(notification: Notification) -> dict[str, str]:
-    """The variables every template of `notification` can use (not `$alerts`)."""
+    """The variables every template of `notification` can use (not `$alerts`): every common
+    annotation by its name (`$summary_ja`, `$description`), then the fixed ones."""
     return {
+        **{name: value for name, value in notification.common_annotations.pairs if name.isidentifier()},
         "subject": default_subject(notification),
         "summary": notification.common_annotations.get("summary", ""),
         "status": notification.status,
