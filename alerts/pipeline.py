@@ -167,11 +167,10 @@ class Pipeline:
         """Rule group key -> its alerts that fired (firing or resolved) by fingerprint."""
         self._groups: dict[str, _Group] = {}
         self._renotify: set[str] = set()
+        """Alerts to notify again at the next tick whatever the log says (un-acknowledged)."""
         self._carried: dict[str, float | None] = {}
         """Resolved alerts a flush has carried (by fingerprint: their resolved_at): not grouped again
         when the rules hand them over again during their 15 minutes of retention."""
-        """Alerts to notify again at the next tick whatever the log says (un-acknowledged)."""
-        self._last_tick = clock.now()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._received = Counter("alerts_received_total", "Alerts handed to the pipeline.", registry=registry)
@@ -202,8 +201,8 @@ class Pipeline:
             for fp in previous.keys() - fired.keys():
                 self._drop(fp)
             for fp, alert in fired.items():
-                if alert.resolved and self.acks is not None and previous.get(fp, alert).resolved is False:
-                    self.acks.clear(fp, t)
+                if alert.resolved and self.acks is not None:
+                    self.acks.clear(fp, t)  # the episode is over (no database access without an ack)
                 self._place(fp, alert, t)
             if self.flaps is not None:
                 changes = self.flaps.observe_many(((fp, not a.resolved) for fp, a in fired.items()), t)
@@ -275,30 +274,34 @@ class Pipeline:
         """Flush every group due at `t` (default: now); the number of notifications queued."""
         t = self._clock.now() if t is None else t
         with self._lock:
-            expired = self._expired_acks(t) | self._renotify
+            expired = self._expired_acks(t)
+            again = expired | self._renotify
             self._renotify = set()
-            self._last_tick = t
             due = [g for g in self._groups.values() if g.next_flush <= t]
             escalating = [g for g in self._groups.values() if g.route.escalation and g.flushed]
-            if not due and not escalating and not expired:
+            if not due and not escalating and not again:
                 return 0
             moment = self._moment(t)
-            queued = 0
-            for group in due:
-                queued += self.flush(group, moment)
-            for group in {id(g): g for g in self._groups.values() if expired & g.alerts.keys()}.values():
+            sent = {group.key for group in due if self.flush(group, moment)}
+            queued = len(sent)
+            for group in [g for g in self._groups.values() if again & g.alerts.keys() and g.key not in sent]:
                 queued += self.flush(group, moment, reason="acknowledgement_expired")
+            if self.acks is not None:
+                for fp in expired:  # re-paged (queued durably): the expired acknowledgement is done
+                    self.acks.clear(fp, t)
             for group in escalating:
                 queued += self._escalate(group, moment)
             self._count_mutes(moment)
             return queued
 
     def _expired_acks(self, t: float) -> set[str]:
-        """Alerts whose acknowledgement expired since the last tick and that still fire."""
+        """Firing alerts whose acknowledgement has expired by `t`. Expired acknowledgements stay in
+        the database until the alert is re-paged (or resolves), so one that expired while the
+        console was down, or before its alert was evaluated again, still pages."""
         if self.acks is None:
             return set()
         firing = {fp for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
-        return {ack.fingerprint for ack in self.acks.expired_since(self._last_tick, t)} & firing
+        return {a.fingerprint for a in self.acks.list() if a.expires_at is not None and a.expires_at <= t} & firing
 
     def flush(self, group: _Group, moment: _Moment, *, reason: str = "") -> int:
         """The pipeline for one due group: drop what is muted (topology, inhibition, silences,

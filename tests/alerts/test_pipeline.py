@@ -388,3 +388,21 @@ def test_a_restart_sends_nothing_already_sent_and_keeps_acknowledgements(world: 
     assert len(world.oncall.delivered()) == 1
     view = next(v for v in world.pipeline.views() if v.alert.labels["target"] == "srv-1")
     assert view.acknowledgement is not None and view.acknowledgement.by == "tanaka"
+
+
+def test_an_acknowledgement_that_expired_while_the_console_was_down_pages_after_the_restart(world: World) -> None:
+    down = [alert("DeviceDown", T0, target="srv-0")]
+    world.feed("g", down)
+    world.run(31)
+    world.pipeline.acknowledge(down[0].fingerprint, "tanaka", "on it", expires_in=600)
+    world.stop()
+    world.clock.advance(1200)  # the console is down when the acknowledgement expires
+    world.start()
+    world.run(2)  # before the rules hand the alert over again: nothing to page yet
+    assert len(world.oncall.delivered()) == 1
+    world.feed("g", down)
+    world.run(2, {"g": down})
+    assert len(world.oncall.delivered()) == 2
+    world.run(600, {"g": down})  # paged once for the expiry, not at every tick
+    assert len(world.oncall.delivered()) == 2
+    assert world.pipeline.views()[0].acknowledgement is None
