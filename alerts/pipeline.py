@@ -164,7 +164,7 @@ class Pipeline:
         self._external_url = external_url
         self._lock = threading.RLock()
         self._sources: dict[str, dict[str, Alert]] = {}
-        """Rule group key -> its alerts that fired (firing or resolved) by fingerprint."""
+        """Rule group key -> its alerts (pending, firing or resolved) by fingerprint."""
         self._groups: dict[str, _Group] = {}
         self._renotify: set[str] = set()
         """Alerts to notify again at the next tick whatever the log says (un-acknowledged)."""
@@ -193,12 +193,13 @@ class Pipeline:
         """The alerts of rule group `source` after an evaluation (its active and recently resolved
         ones). Alerts of the source not among them any more leave their groups."""
         t = self._clock.now()
-        fired = {a.fingerprint: a for a in alerts if a.fired_at is not None}
-        self._received.inc(len(fired))
+        held = {a.fingerprint: a for a in alerts}
+        fired = {fp: a for fp, a in held.items() if a.fired_at is not None}
+        self._received.inc(len(held))
         with self._lock:
             previous = self._sources.get(source, {})
-            self._sources[source] = fired
-            for fp in previous.keys() - fired.keys():
+            self._sources[source] = held
+            for fp in previous.keys() - held.keys():
                 self._drop(fp)
             for fp, alert in fired.items():
                 if alert.resolved and self.acks is not None:
@@ -249,7 +250,7 @@ class Pipeline:
         if self.acks is None:
             raise RuntimeError("acknowledgements are not configured")
         with self._lock:
-            if not any(fp in alerts and not alerts[fp].resolved for alerts in self._sources.values()):
+            if fp not in self._firing():
                 raise KeyError(fp)
         return self.acks.acknowledge(fp, by, comment, self._clock.now(), expires_in)
 
@@ -300,8 +301,10 @@ class Pipeline:
         console was down, or before its alert was evaluated again, still pages."""
         if self.acks is None:
             return set()
-        firing = {fp for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
-        return {a.fingerprint for a in self.acks.list() if a.expires_at is not None and a.expires_at <= t} & firing
+        firing = self._firing()
+        return {
+            a.fingerprint for a in self.acks.list() if a.expires_at is not None and a.expires_at <= t
+        } & firing.keys()
 
     def flush(self, group: _Group, moment: _Moment, *, reason: str = "") -> int:
         """The pipeline for one due group: drop what is muted (topology, inhibition, silences,
@@ -378,7 +381,7 @@ class Pipeline:
     # -- muting and explaining --------------------------------------------------------------------
 
     def _moment(self, t: float) -> _Moment:
-        firing = {fp: a for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
+        firing = self._firing()
         cut = self.topology.cut(firing.values()) if self.topology is not None else None
         return _Moment(t, Inhibitions(self._rules, (a.labels for a in firing.values())), cut, firing)
 
@@ -476,7 +479,7 @@ class Pipeline:
             self._muted.labels(reason.value).set(count)
 
     def views(self, t: float | None = None) -> list[AlertView]:
-        """Every alert that fired and is still held (firing, or resolved within 15 minutes), with
+        """Every alert held (pending, firing, or resolved within 15 minutes), with
         why it was or was not notified. Sorted by alert name, then labels."""
         t = self._clock.now() if t is None else t
         with self._lock:
@@ -517,7 +520,15 @@ class Pipeline:
     def firing(self) -> dict[str, Alert]:
         """The firing alerts by fingerprint."""
         with self._lock:
-            return {fp: a for alerts in self._sources.values() for fp, a in alerts.items() if not a.resolved}
+            return self._firing()
+
+    def _firing(self) -> dict[str, Alert]:
+        return {
+            fp: a
+            for alerts in self._sources.values()
+            for fp, a in alerts.items()
+            if a.fired_at is not None and not a.resolved
+        }
 
     # -- running ----------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """The alerting HTTP API: alerts with why each was or was not notified, silences,
 acknowledgements, maintenance windows and the notification queue.
 
-    GET    /api/v1/alerts                    every alert that fired and is held (firing, or resolved
-                                             within 15 min), Prometheus' /api/v1/alerts shape plus
+    GET    /api/v1/alerts                    every alert held (pending, firing, or resolved within
+                                             15 min), Prometheus' /api/v1/alerts shape plus
                                              fingerprint, firedAt, resolvedAt, lastEvaluation, mutes,
                                              acknowledgement, flapping, groups (receiver, status, last
                                              and next notification), behind
@@ -197,7 +197,7 @@ def alert_json(view: AlertView) -> dict[str, Any]:
         "resolvedAt": rfc3339(alert.resolved_at),
         "lastEvaluation": rfc3339(alert.last_evaluated),
         "value": _value(alert.value),
-        "notified": not view.mutes,
+        "notified": alert.fired_at is not None and not view.mutes,
         "mutes": [{"reason": m.reason.value, "detail": m.detail, "ref": m.ref} for m in view.mutes],
         "acknowledgement": ack_json(view.acknowledgement) if view.acknowledgement is not None else None,
         "flapping": view.flapping,
