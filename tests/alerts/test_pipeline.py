@@ -406,3 +406,20 @@ def test_an_acknowledgement_that_expired_while_the_console_was_down_pages_after_
     world.run(600, {"g": down})  # paged once for the expiry, not at every tick
     assert len(world.oncall.delivered()) == 2
     assert world.pipeline.views()[0].acknowledgement is None
+
+
+def test_a_pending_alert_is_shown_but_never_grouped_sent_or_inhibiting(world: World) -> None:
+    pending = Alert(
+        labels=Labels({"alertname": "WanLinkDown", "link": "east-west-1"}),
+        annotations=Labels(),
+        state=AlertState.PENDING,
+        active_at=T0,
+        value=0.0,
+    )
+    behind = alert("DeviceDown", T0, target="srv-west-01")
+    world.feed("g", [pending, behind])
+    world.run(31)
+    assert world.oncall.delivered() == ['{}:{alertname="DeviceDown"}']
+    views = {v.alert.name: v for v in world.pipeline.views()}
+    assert (views["WanLinkDown"].alert.state, views["WanLinkDown"].groups) == (AlertState.PENDING, ())
+    assert views["DeviceDown"].mutes == ()
