@@ -409,17 +409,20 @@ def test_an_acknowledgement_that_expired_while_the_console_was_down_pages_after_
 
 
 def test_a_pending_alert_is_shown_but_never_grouped_sent_or_inhibiting(world: World) -> None:
-    pending = Alert(
-        labels=Labels({"alertname": "WanLinkDown", "link": "east-west-1"}),
-        annotations=Labels(),
-        state=AlertState.PENDING,
-        active_at=T0,
-        value=0.0,
-    )
-    behind = alert("DeviceDown", T0, target="srv-west-01")
-    world.feed("g", [pending, behind])
+    pending = [
+        Alert(
+            labels=Labels({"alertname": "WanLinkDown", "link": link}),
+            annotations=Labels(),
+            state=AlertState.PENDING,
+            active_at=T0,
+            value=0.0,
+        )
+        for link in ("east-west-1", "east-west-2")
+    ]
+    behind = alert("DeviceDown", T0, target="srv-west-01")  # would be cut off were both links down
+    world.feed("g", [*pending, behind])
     world.run(31)
     assert world.oncall.delivered() == ['{}:{alertname="DeviceDown"}']
-    views = {v.alert.name: v for v in world.pipeline.views()}
-    assert (views["WanLinkDown"].alert.state, views["WanLinkDown"].groups) == (AlertState.PENDING, ())
+    views = {v.alert.labels.get("link", v.alert.name): v for v in world.pipeline.views()}
+    assert (views["east-west-1"].alert.state, views["east-west-1"].groups) == (AlertState.PENDING, ())
     assert views["DeviceDown"].mutes == ()
