@@ -61,6 +61,10 @@ __all__ = ["AlertView", "GroupView", "Mute", "MuteReason", "Pipeline"]
 
 log = logging.getLogger(__name__)
 
+ESCALATION_CHECK = 5.0
+"""Seconds between two looks for alerts due for escalation (not every tick: it costs a pass over
+the escalating groups' alerts)."""
+
 BEHIND_LISTED = 20
 """How many suppressed alerts a cutting alert's `behind` annotation names before "and N more"."""
 
@@ -119,6 +123,10 @@ class _Group:
     alerts: dict[str, Alert] = field(default_factory=dict)
     next_flush: float = 0.0
     flushed: bool = False
+    escalated: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Escalation receiver -> the alerts last handed to it."""
+    escalation_due: float = 0.0
+    """When the escalations are handed over again even if unchanged (the log decides on repeats)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +176,7 @@ class Pipeline:
         self._groups: dict[str, _Group] = {}
         self._renotify: set[str] = set()
         """Alerts to notify again at the next tick whatever the log says (un-acknowledged)."""
+        self._next_escalation_check = 0.0
         self._carried: dict[str, float | None] = {}
         """Resolved alerts a flush has carried (by fingerprint: their resolved_at): not grouped again
         when the rules hand them over again during their 15 minutes of retention."""
@@ -279,7 +288,10 @@ class Pipeline:
             again = expired | self._renotify
             self._renotify = set()
             due = [g for g in self._groups.values() if g.next_flush <= t]
-            escalating = [g for g in self._groups.values() if g.route.escalation and g.flushed]
+            escalating: list[_Group] = []
+            if t >= self._next_escalation_check:
+                escalating = [g for g in self._groups.values() if g.route.escalation and g.flushed]
+                self._next_escalation_check = t + ESCALATION_CHECK
             if not due and not escalating and not again:
                 return 0
             moment = self._moment(t)
@@ -292,7 +304,8 @@ class Pipeline:
                     self.acks.clear(fp, t)
             for group in escalating:
                 queued += self._escalate(group, moment)
-            self._count_mutes(moment)
+            if due:
+                self._count_mutes(moment)
             return queued
 
     def _expired_acks(self, t: float) -> set[str]:
@@ -372,6 +385,10 @@ class Pipeline:
             receiver = route.escalation_receiver(t - alert.fired_at)
             if receiver is not None:
                 by_receiver.setdefault(receiver, []).append(alert)
+        current = {receiver: frozenset(a.fingerprint for a in alerts) for receiver, alerts in by_receiver.items()}
+        if current == group.escalated and t < group.escalation_due:
+            return 0
+        group.escalated, group.escalation_due = current, t + route.group_interval
         queued = 0
         for receiver, alerts in by_receiver.items():
             key = f"{group.key}/escalation/{receiver}"
