@@ -530,16 +530,22 @@ def missing_capabilities(inventory: Inventory) -> str | None:
 
 # -- demo ----------------------------------------------------------------------------------------
 def run_demo(args: argparse.Namespace, err: TextIO) -> int:
-    """Start the demo estate's simulated agents (data under DATA_DIR/agents/agent-PORT), its front ends
-    and, when installed, node_exporter; then `run` the console on the demo config; they all stop when
-    the console does."""
+    """Start the demo estate's simulated agents (data under DATA_DIR/agents/agent-PORT), its front ends,
+    its pager (pages also in DATA_DIR/agents/pages.log) and, when installed, node_exporter; then `run`
+    the console on the demo config; they all stop when the console does. With `--cut`/`--restore`:
+    cut or restore links on the demo running with that data dir, and exit."""
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
     data_dir: Path = args.data_dir or loaded.console.data_dir
     estate = demo.estate.build()
+    if args.cut or args.restore:
+        return cut_demo(estate, data_dir / "agents", args.cut or (), err)
     try:
         with contextlib.ExitStack() as stack:
+            pages = data_dir / "agents" / "pages.log"
+            url = stack.enter_context(demo.agents.running_pager(estate.pager_port, pages))
+            log.info("demo pager: %s (pages also in %s)", url, pages)
             for r in stack.enter_context(demo.agents.running_agents(estate, data_dir / "agents")):
                 log.info("simulated agents: %d devices on udp %s:%d", r.devices, demo.estate.ADDRESS, r.port)
             for f in stack.enter_context(demo.agents.running_front_ends(estate)):
@@ -549,6 +555,26 @@ def run_demo(args: argparse.Namespace, err: TextIO) -> int:
     except demo.agents.AgentError as exc:
         err.write(f"error: {exc}\n")
         return 1
+
+
+def cut_demo(estate: demo.estate.Estate, run_dir: Path, names: Sequence[str], err: TextIO) -> int:
+    """Cut the links or link groups `names` (none: restore every link) on the running demo whose
+    agents' data is in `run_dir`: 0, 1 when no demo runs there; UsageError for an unknown name."""
+    try:
+        links = estate.links_named(names)
+    except ValueError as exc:
+        raise UsageError(f"--cut: {exc}") from None
+    try:
+        silent = demo.agents.cut_links(estate, run_dir, links)
+    except demo.agents.AgentError as exc:
+        err.write(f"error: {exc}\n")
+        return 1
+    if links:
+        log.info("cut %s: both ends report their interface down", ", ".join(links))
+        log.info("%d devices behind the cut stop answering SNMP: %s", len(silent), ", ".join(silent))
+    else:
+        log.info("restored: every link up, every device answering")
+    return 0
 
 
 def demo_node_exporter(
@@ -609,6 +635,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--config", type=Path, default=DEMO_CONFIG)
     d.add_argument("--listen", type=_listen, help="HOST:PORT, overriding console.listen")
     d.add_argument("--data-dir", type=Path, help="overrides console.data_dir (default: the repository's data/demo-run)")
+    rehearse = d.add_mutually_exclusive_group()
+    rehearse.add_argument("--cut", nargs="+", metavar="LINK", help="on the running demo: cut links (or groups), exit")
+    rehearse.add_argument("--restore", action="store_true", help="on the running demo: restore every link, then exit")
     c = sub.add_parser("check-config", help="validate a config file")
     c.add_argument("path", type=Path)
     e = sub.add_parser(

@@ -10,6 +10,13 @@ process that started them die without stopping them.
 `running_front_ends(estate)` serves each front end's page (`GET /`: 200, HTML naming the system) on
 127.0.0.1 from a thread of this process, and `running_node_exporter(program, port, run_dir)` runs
 Debian's node_exporter on 127.0.0.1 with a few light collectors; both stop on exit.
+
+`running_pager(port, log_file)` is the demo pager: a webhook receiver on 127.0.0.1 that logs one line
+per notification it receives (`page_line`). `cut_links(estate, run_dir, links)` rehearses a cut on
+the running responders by rewriting their data files (`demo.estate.data_files(estate, cut=links)`):
+snmpsim re-reads a data file whose mtime changed at its next request, and drops requests for a data
+file that is gone, so the devices behind the cut time out like the dead device (each dropped request
+leaves a traceback in the responder's log). `cut_links(estate, run_dir, ())` restores the estate.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import contextlib
 import ctypes
 import html
 import http.client
+import json
+import logging
 import os
 import shutil
 import signal
@@ -26,10 +35,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from demo.estate import ADDRESS, Estate, FrontEnd, data_files
 
@@ -40,14 +50,19 @@ __all__ = [
     "AgentError",
     "FrontEndServer",
     "Responder",
+    "cut_links",
     "find_node_exporter",
     "find_program",
     "front_end_page",
+    "page_line",
     "running_agents",
     "running_front_ends",
     "running_node_exporter",
+    "running_pager",
     "stop_process",
 ]
+
+log = logging.getLogger(__name__)
 
 PROGRAM = "snmpsim-command-responder"
 NODE_EXPORTER = "prometheus-node-exporter"
@@ -182,6 +197,119 @@ def running_front_ends(estate: Estate) -> Iterator[list[FrontEndServer]]:
             each.server.shutdown()
             each.server.server_close()
             each.thread.join()
+
+
+# -- the demo pager ------------------------------------------------------------------------------
+def page_line(payload: Mapping[str, Any]) -> str:
+    """One line for an Alertmanager webhook payload (version 4): status, groupKey, and each alert's
+    name with the device or link it is about, resolved ones marked, and its `behind` annotation:
+    `FIRING {}:{scope="link"}: LinkGroupDown; WanLinkDown east-west-1 (behind: 3 alerts: a, b, c)`."""
+    alerts = []
+    for alert in payload.get("alerts", ()):
+        labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
+        text = " ".join(v for v in (labels.get("alertname", "?"), labels.get("target") or labels.get("link")) if v)
+        if alert.get("status") == "resolved":
+            text += " (resolved)"
+        if annotations.get("behind"):
+            text += f" (behind: {annotations['behind']})"
+        alerts.append(text)
+    return f"{str(payload.get('status', '?')).upper()} {payload.get('groupKey', '?')}: {'; '.join(alerts)}"
+
+
+class _PagerHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, log_file: Path) -> None:
+        self.log_file = log_file
+        self.lock = threading.Lock()
+        super().__init__((ADDRESS, port), _PagerHandler)
+
+
+class _PagerHandler(BaseHTTPRequestHandler):
+    """`POST` (any path) of a webhook payload: 200 and one line logged; not JSON: 400."""
+
+    def do_POST(self) -> None:
+        assert isinstance(self.server, _PagerHttpServer)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        try:
+            payload = json.loads(body)
+            line = page_line(payload)
+        except (ValueError, AttributeError, TypeError) as exc:
+            log.warning("demo pager: refused a request that is not a webhook payload: %s", exc)
+            self.send_error(400, "expected an Alertmanager webhook payload (JSON)")
+            return
+        log.info("demo pager: %s", line)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        with self.server.lock, self.server.log_file.open("a", encoding="utf-8") as out:
+            out.write(f"{stamp} {line}\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: each page is logged by `do_POST`."""
+
+
+@contextlib.contextmanager
+def running_pager(port: int, log_file: Path) -> Iterator[str]:
+    """Serve the demo pager on 127.0.0.1:`port` from a thread, appending each page's line (with
+    its time) to `log_file` and logging it; yield its URL; stop on exit. Raises AgentError when the
+    port is in use."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = _PagerHttpServer(port, log_file)
+    except OSError as exc:
+        raise AgentError(f"TCP port {ADDRESS}:{port} for the demo pager is in use: {exc.strerror or exc}") from None
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="demo-pager")
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://{ADDRESS}:{port}/pages"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+# -- rehearsing a cut ----------------------------------------------------------------------------
+def cut_links(estate: Estate, run_dir: Path, links: Collection[str]) -> tuple[str, ...]:
+    """Make the running responders (data under `run_dir/agent-PORT/data`, as `running_agents`
+    writes it) serve `estate` with `links` cut; `()` restores it. Returns the devices that stop
+    answering (cut off behind the links). Raises AgentError when `run_dir` holds no demo agents' data
+    or none of them answers (the demo is not running)."""
+    wanted = data_files(estate, cut=links)
+    dirs = {port: run_dir / f"agent-{port}" / "data" for port in wanted}
+    missing = [str(d) for d in dirs.values() if not d.is_dir()]
+    if missing:
+        raise AgentError(f"no demo agents' data in {', '.join(missing)}: is the demo running with this data dir?")
+    present = {port: next(iter(sorted(d.glob("*.snmprec"))), None) for port, d in dirs.items()}
+    if not any(_answers(port, path.stem) for port, path in present.items() if path is not None):
+        ports = ", ".join(str(port) for port in dirs)
+        raise AgentError(f"no demo agent answers on udp {ADDRESS}:{ports}: is the demo running?")
+    for port, files in wanted.items():
+        directory = dirs[port]
+        for old in directory.glob("*.snmprec"):
+            if old.name not in files:
+                old.unlink()  # snmpsim drops the requests of a data file that is gone: a timeout
+        for name, text in files.items():
+            _replace(directory / name, text)
+    return estate.cut_off(links) if links else ()
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `path` at once (snmpsim never reads half a file), with an mtime later in whole seconds
+    than the one it had: snmpsim compares `int(st_mtime)` to notice a changed file."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+        before = int(path.stat().st_mtime)
+    except FileNotFoundError:
+        before = 0
+    staged = path.with_name(path.name + ".new")
+    staged.write_text(text, encoding="utf-8")
+    mtime = max(int(time.time()), before + 1)
+    os.utime(staged, (mtime, mtime))
+    staged.replace(path)
 
 
 # -- node_exporter -------------------------------------------------------------------------------
@@ -334,6 +462,18 @@ def _wait_ready(responder: Responder, community: str, deadline: float) -> None:
                 return
             if time.monotonic() > deadline:
                 raise AgentError(f"{PROGRAM} on {ADDRESS}:{responder.port} did not answer: {_tail(responder.log)}")
+
+
+def _answers(port: int, community: str, timeout: float = 0.5) -> bool:
+    """Whether the responder on `port` answers a GET of sysUpTime for `community` within `timeout`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(_get_request(community, _SYS_UPTIME), (ADDRESS, port))
+        try:
+            sock.recvfrom(65535)
+        except (TimeoutError, ConnectionRefusedError):
+            return False
+    return True
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:

@@ -24,11 +24,16 @@ ifOperStatus follow a `numeric` variation of wall-clock time, down for a third o
 Every device is also pinged (its address is 127.0.0.1, so every ping answers, the dead device's
 too); each business system has a front end, a small HTTP server on `FRONT_END_PORTS`, probed by
 `http:` from its first server (`srv-<system>-01`); `CONSOLE_HOST` is this machine (psutil `host:`).
+Every notification goes to the demo pager, a webhook receiver on `PAGER_PORT` (demo/agents.py).
 
 Topology (`parents`): the console sits in the east DC, so the east WAN routers are the top; each
 east-west link hangs off its east router, the west WAN routers behind both east-west links (a
 redundant pair), each office link behind its DC router and each office router behind its link;
 core switches behind their DC's WAN routers, servers and mainframes behind the core switches.
+
+A cut (`data_files(estate, cut=links)`, rehearsed on the running demo by demo/agents.py): both ends of
+each cut link report their interface operationally down, and every device cut off behind them
+(`Estate.cut_off`) has no data file, so it stops answering as the dead device does.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +53,8 @@ __all__ = [
     "FLAPPING_LINK",
     "FLAP_PERIOD_SECONDS",
     "FRONT_END_PORTS",
+    "PAGER_PORT",
+    "PAGER_RECEIVER",
     "SECRETS_DIR",
     "Estate",
     "FrontEnd",
@@ -72,6 +79,9 @@ FLAPPING_LINK = "office-07"
 FLAP_PERIOD_SECONDS = 180
 FRONT_END_PORTS: Mapping[str, int] = {"records": 18080, "kiso": 18081, "benefit": 18082}
 """TCP ports of the business systems' front ends (HTTP on 127.0.0.1), by system id."""
+PAGER_PORT = 18099
+"""TCP port of the demo pager (HTTP on 127.0.0.1): the webhook receiver every notification goes to."""
+PAGER_RECEIVER = "demo-pager"
 CONSOLE_HOST = "console-host"
 """The device that is this machine: psutil's `host:` (and node_exporter's scrape, added by `demo`)."""
 INTERVAL = "15s"
@@ -188,9 +198,39 @@ class Estate:
     front_ends: tuple[FrontEnd, ...] = ()
     listen: str = "127.0.0.1:8050"
     data_dir: str = "../data/demo-run"
+    pager_port: int = PAGER_PORT
+
+    @property
+    def pager_url(self) -> str:
+        return f"http://{ADDRESS}:{self.pager_port}/pages"
 
     def device(self, name: str) -> SimDevice:
         return next(d for d in self.devices if d.name == name)
+
+    def links_named(self, names: Sequence[str]) -> tuple[str, ...]:
+        """The links `names` mean, each a link or a redundancy group (all its links), in config
+        order. Raises ValueError naming the unknown ones and what is known."""
+        groups = {link.group for link in self.links if link.group}
+        unknown = [n for n in names if n not in groups and all(link.name != n for link in self.links)]
+        if unknown:
+            known = ", ".join([*sorted(groups), *(link.name for link in self.links)])
+            raise ValueError(f"no link or link group {', '.join(unknown)} in the demo estate (known: {known})")
+        return tuple(link.name for link in self.links if link.name in names or link.group in names)
+
+    def cut_off(self, links: Collection[str]) -> tuple[str, ...]:
+        """The devices that have no path left when `links` are cut (every path to them runs through
+        one of them, by `parents`), in estate order."""
+        parents = {d.name: d.parents for d in self.devices} | {k.name: k.parents for k in self.links}
+        reachable: dict[str, bool] = {}
+
+        def walk(node: str) -> bool:
+            if node not in reachable:
+                reachable[node] = True  # parents are acyclic (the config refuses cycles): a guard only
+                ps = parents.get(node, ())
+                reachable[node] = node not in links and (not ps or any(walk(p) for p in ps))
+            return reachable[node]
+
+        return tuple(d.name for d in self.devices if not walk(d.name))
 
     def front_end_of(self, device: str) -> FrontEnd | None:
         """The front end `device` probes over HTTP, if any."""
@@ -251,9 +291,15 @@ def _office_id(n: int) -> str:
     return f"office-{n:02d}"
 
 
-def build(ports: Sequence[int] = DEFAULT_PORTS, front_end_ports: Mapping[str, int] = FRONT_END_PORTS) -> Estate:
-    """The demo estate with its three responders on UDP `ports` (east, west, offices) and its front
-    ends on TCP `front_end_ports` (system id -> port, one per business system)."""
+def build(
+    ports: Sequence[int] = DEFAULT_PORTS,
+    front_end_ports: Mapping[str, int] = FRONT_END_PORTS,
+    *,
+    pager_port: int = PAGER_PORT,
+) -> Estate:
+    """The demo estate with its three responders on UDP `ports` (east, west, offices), its front
+    ends on TCP `front_end_ports` (system id -> port, one per business system) and its pager on TCP
+    `pager_port`."""
     if len(ports) != len(DEFAULT_PORTS):
         raise ValueError(f"expected {len(DEFAULT_PORTS)} ports (east, west, offices), got {len(ports)}")
     if set(front_end_ports) != set(FRONT_END_PORTS):
@@ -401,6 +447,7 @@ def build(ports: Sequence[int] = DEFAULT_PORTS, front_end_ports: Mapping[str, in
         links=tuple(links),
         ports=tuple(ports),
         front_ends=front_ends,
+        pager_port=pager_port,
     )
 
 
@@ -433,8 +480,15 @@ def _flapping_status() -> tuple[str, str]:
     return "2:numeric", f"function=sin,rate={rate:.9f},scale=1000,offset=-500,min=1,max=2,atime=1"
 
 
-def snmprec(device: SimDevice) -> str:
-    """The device's snmpsim data file: system group, ifNumber, ifTable and ifXTable, lines in OID order."""
+def _oper_status(iface: SimInterface, *, down: bool) -> tuple[str, str]:
+    if down:
+        return "2", "2"
+    return _flapping_status() if iface.flapping else ("2", "1")
+
+
+def snmprec(device: SimDevice, down: Collection[str] = ()) -> str:
+    """The device's snmpsim data file: system group, ifNumber, ifTable and ifXTable, lines in OID order.
+    The interfaces named in `down` report ifOperStatus down(2) (a cut link's end)."""
     up_seconds = device.uptime_days * 86_400
     records: list[tuple[str, str, str]] = [
         (SYS + "1.0", *_octets(device.descr)),
@@ -455,7 +509,7 @@ def snmprec(device: SimDevice) -> str:
             (f"{IF}3.{i}", "2", str(PROP_POINT_TO_POINT_SERIAL if serial else ETHERNET_CSMACD)),
             (f"{IF}5.{i}", "66", str(min(iface.speed_mbps * 1_000_000, 2**32 - 1))),
             (f"{IF}7.{i}", "2", "1"),
-            (f"{IF}8.{i}", *(_flapping_status() if iface.flapping else ("2", "1"))),
+            (f"{IF}8.{i}", *_oper_status(iface, down=iface.name in down)),
             (f"{IF}10.{i}", *_counter("65", iface.in_rate, iface.in_rate * up_seconds)),
             (f"{IF}11.{i}", *_counter("65", in_packets, in_packets * up_seconds)),
             (f"{IF}13.{i}", "65", "0"),
@@ -476,12 +530,19 @@ def snmprec(device: SimDevice) -> str:
     return "".join(f"{oid}|{tag}|{value}\n" for oid, tag, value in records)
 
 
-def data_files(estate: Estate) -> dict[int, dict[str, str]]:
-    """Responder port -> {data file name: .snmprec text}, for every served device."""
+def data_files(estate: Estate, cut: Collection[str] = ()) -> dict[int, dict[str, str]]:
+    """Responder port -> {data file name: .snmprec text}, for every served device. With `cut` links:
+    both ends' interfaces of each report oper down, and the devices cut off behind them have no file."""
+    ends: dict[str, set[str]] = {}
+    for link in estate.links:
+        if link.name in cut:
+            for end, interface in (link.a, link.b):
+                ends.setdefault(end, set()).add(interface)
+    silent = set(estate.cut_off(cut)) if cut else set()
     out: dict[int, dict[str, str]] = {port: {} for port in estate.ports}
     for device in estate.devices:
-        if device.served:
-            out[device.port][f"{device.community}.snmprec"] = snmprec(device)
+        if device.served and device.name not in silent:
+            out[device.port][f"{device.community}.snmprec"] = snmprec(device, ends.get(device.name, ()))
     return out
 
 
@@ -532,8 +593,41 @@ def config_yaml(estate: Estate) -> str:
         "",
         "# The shipped alerting rules (Prometheus rule files): device down, unreachable, links, resources, probes.",
         "rule_files: [rules/*.yaml]",
+        "",
+        *_alerting_yaml(estate),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _alerting_yaml(estate: Estate) -> list[str]:
+    return [
+        f"# Every notification pages the demo pager, which `run_console.py demo` runs on {ADDRESS}:{estate.pager_port}",
+        "# and which logs one line per page. Alerts are grouped by scope, so a WAN cut is one page (WanLinkDown",
+        "# of each link, LinkGroupDown), not one per device behind it: their DeviceUnreachable alerts are",
+        "# suppressed by topology (`parents`) and the page names them in its `behind` annotation.",
+        "alerting:",
+        "  route:",
+        f"    receiver: {PAGER_RECEIVER}",
+        "    group_by: [scope]",
+        "    group_wait: 30s",
+        "    routes:",
+        "      # A link's page waits until what is behind it is known: DeviceUnreachable fires 2m after the",
+        "      # devices fail (about 1m after WanLinkDown), and only firing alerts are named in `behind`.",
+        "      - matchers: ['scope=\"link\"']",
+        "        group_wait: 2m",
+        "  receivers:",
+        f"    - name: {PAGER_RECEIVER}",
+        f"      webhook_configs: [{{url: {_q(estate.pager_url)}}}]",
+        '  inhibit_rules:  # docs/alerting.md, "One alert, not thousands, when the console is blind"',
+        '    - source_matchers: [alertname="CollectorBlind"]',
+        "      target_matchers: ['scope=~\"device|link|service|resource\"']",
+        '    - source_matchers: [alertname="DeviceDown"]',
+        "      target_matchers: ['alertname=~\"ProbeFailing|CpuHigh|MemoryHigh|FilesystemFilling\"']",
+        "      equal: [target]",
+        '    - source_matchers: [alertname="LinkGroupDown"]',
+        '      target_matchers: [alertname="LinkRedundancyLost"]',
+        "      equal: [link_group]",
+    ]
 
 
 def _device_yaml(d: SimDevice, front_end: FrontEnd | None) -> list[str]:
