@@ -21,7 +21,8 @@ carried them; an empty group is dropped.
 
 Beyond Alertmanager:
 - topology suppression (alerts/suppression.py): alerts of nodes cut off by down alerts are muted
-  and the cutting alert's notification lists what is behind it (annotation `behind`);
+  and the cutting alert's notification names the devices behind it (annotation `behind`, from the
+  topology: complete at the first page, before the devices' own alerts fire);
 - acknowledgement mutes an alert's repeats and escalation; when it expires while the alert fires,
   the alert is notified again at once;
 - escalation: a firing alert not acknowledged within the route's `escalate_after` also goes to the
@@ -53,7 +54,7 @@ from alerts.maintenance import Maintenances
 from alerts.model import Alert, Notification, common
 from alerts.routing import Inhibitions, InhibitRule, Route, group_key, match_routes
 from alerts.silences import Silences
-from alerts.suppression import Cut, Topology, node_of
+from alerts.suppression import Cut, Topology
 from alerts.timeintervals import TimeInterval
 from model import Clock, Labels
 
@@ -66,7 +67,7 @@ ESCALATION_CHECK = 5.0
 the escalating groups' alerts)."""
 
 BEHIND_LISTED = 20
-"""How many suppressed alerts a cutting alert's `behind` annotation names before "and N more"."""
+"""How many devices a cutting alert's `behind` annotation names before "and N more"."""
 
 
 class MuteReason(enum.Enum):
@@ -464,17 +465,16 @@ class Pipeline:
         return ""
 
     def _with_behind(self, alert: Alert, moment: _Moment) -> Alert:
-        """A cutting alert with the `behind` annotation: what it suppresses, by node."""
-        behind = self._behind(alert, moment)
-        if not behind:
+        """A cutting alert with the `behind` annotation: the devices it cuts off."""
+        if moment.cut is None or self.topology is None or alert.name not in self.topology.down_alerts:
             return alert
-        names = sorted({node_of(a.labels) or a.name for a in behind})
-        text = ", ".join(names[:BEHIND_LISTED]) + (
-            f" and {len(names) - BEHIND_LISTED} more" if len(names) > BEHIND_LISTED else ""
-        )
-        return replace(
-            alert, annotations=Labels({**dict(alert.annotations), "behind": f"{len(behind)} alerts: {text}"})
-        )
+        names = moment.cut.behind(alert)
+        if not names:
+            return alert
+        listed = ", ".join(names[:BEHIND_LISTED])
+        more = f" and {len(names) - BEHIND_LISTED} more" if len(names) > BEHIND_LISTED else ""
+        text = f"{len(names)} devices cut off: {listed}{more}"
+        return replace(alert, annotations=Labels({**dict(alert.annotations), "behind": text}))
 
     def _behind(self, alert: Alert, moment: _Moment) -> list[Alert]:
         if moment.cut is None or self.topology is None or alert.name not in self.topology.down_alerts:

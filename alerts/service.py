@@ -91,7 +91,7 @@ class Alerting:
         topology = None
         if suppression.enabled:
             parents = {d.name: d.parents for d in inventory.devices} | {k.name: k.parents for k in inventory.links}
-            topology = Topology(parents, suppression.down_alerts)
+            topology = Topology(parents, suppression.down_alerts, devices=[d.name for d in inventory.devices])
         pipeline = Pipeline(
             root=root,
             delivery=delivery,

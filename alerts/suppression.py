@@ -8,7 +8,7 @@ when it has no parents, or when at least one parent is reachable and not down. A
 is not reachable is suppressed by the down alerts of the cut: for each parent, its own down alerts
 when it is down, else (recursively) those that cut it. So with a WAN pair cut, the alerts of
 every device behind it name the two link alerts; the link alerts themselves (their near end is
-reachable) are not suppressed and page once, listing what is behind them.
+reachable) are not suppressed and page once, naming the devices behind them (`Cut.behind`).
 
     cut = Topology(parents, down_alerts={"DeviceDown", "WanLinkDown"}).cut(firing_alerts)
     cut.suppressed_by(alert.labels)      # () when it is not suppressed
@@ -42,9 +42,17 @@ def node_of(labels: Labels) -> str:
 class Topology:
     """The parents graph of the inventory and which alert names mean "this node is down"."""
 
-    def __init__(self, parents: Mapping[str, Iterable[str]], down_alerts: Iterable[str] = DEFAULT_DOWN_ALERTS) -> None:
+    def __init__(
+        self,
+        parents: Mapping[str, Iterable[str]],
+        down_alerts: Iterable[str] = DEFAULT_DOWN_ALERTS,
+        *,
+        devices: Iterable[str] | None = None,
+    ) -> None:
         self.parents = {node: tuple(ps) for node, ps in parents.items()}
         self.down_alerts = frozenset(down_alerts)
+        self.devices = frozenset(devices) if devices is not None else frozenset(self.parents)
+        """The nodes `Cut.behind` names (devices; the links behind them are implied)."""
 
     def cut(self, firing: Iterable[Alert]) -> Cut:
         """What the firing alerts cut off (computed lazily, per node, once)."""
@@ -54,15 +62,18 @@ class Topology:
                 node = node_of(alert.labels)
                 if node:
                     down.setdefault(node, []).append(alert)
-        return Cut(self.parents, down)
+        return Cut(self.parents, down, self.devices)
 
 
 class Cut:
     """The reachability of every node given the down nodes of one moment."""
 
-    def __init__(self, parents: Mapping[str, tuple[str, ...]], down: Mapping[str, list[Alert]]) -> None:
+    def __init__(
+        self, parents: Mapping[str, tuple[str, ...]], down: Mapping[str, list[Alert]], devices: frozenset[str]
+    ) -> None:
         self._parents = parents
         self._down = down
+        self._devices = devices
         self._reachable: dict[str, bool] = {}
         self._causes: dict[str, tuple[Alert, ...]] = {}
 
@@ -99,3 +110,11 @@ class Cut:
         if not node or node not in self._parents:
             return ()
         return self.causes(node)
+
+    def behind(self, alert: Alert) -> list[str]:
+        """The devices `alert` (a down alert) cuts off, sorted: known from the topology as soon as
+        the alert fires, before the alerts of those devices do."""
+        if not self._down:
+            return []
+        fp = alert.fingerprint
+        return sorted(n for n in self._devices if any(c.fingerprint == fp for c in self.causes(n)))

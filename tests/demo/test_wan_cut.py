@@ -54,7 +54,7 @@ GI0_1 = 2
 LINK_PAGE = '{}/{scope="link"}/0:{scope="link"}'
 SUPPRESSED = 'suppressed by WanLinkDown{link="east-west-1"}, WanLinkDown{link="east-west-2"}'
 BEHIND = (
-    "28 alerts: mf-kiso-01, mf-kiso-02, mf-kiso-03, mf-kiso-04, "
+    "28 devices cut off: mf-kiso-01, mf-kiso-02, mf-kiso-03, mf-kiso-04, "
     + ", ".join(f"rtr-office-{n}" for n in range(11, 21))
     + ", rtr-west-01, rtr-west-02, srv-benefit-01, srv-benefit-02, srv-kiso-01, srv-kiso-02 and 8 more"
 )
@@ -247,8 +247,8 @@ RULE_INTERVAL = "5s"
 SHORT_FOR = {"WanLinkDown": "10s", "LinkRedundancyLost": "10s", "LinkGroupDown": "10s", "DeviceUnreachable": "20s"}
 """The shipped 1m/2m, shortened in the same order: a link alert fires before what is behind it."""
 GROUP_WAIT, LINK_GROUP_WAIT = "5s", "40s"
-"""The demo's 30s and 2m: the link page still waits until the DeviceUnreachable alerts (fired by
-about 32 s after the cut: a poll, a 2 s timeout, an evaluation, `for` 20s) are there to name."""
+"""The demo's 30s and 1m, shortened: the link page waits until both links' alerts and LinkGroupDown
+(a poll and an evaluation apart) have fired, so that they are one page."""
 
 
 def rehearsal_config(directory: Path, built: estate.Estate, listen: str) -> Path:
