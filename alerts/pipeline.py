@@ -561,10 +561,11 @@ class Pipeline:
             self._wake.clear()
             try:
                 self.tick()
-            except Exception:  # a bug or a broken database must not end the ticks: log, go on
-                log.exception("alert pipeline tick failed")
-            due = self.next_due()
-            wait = resolution if due is None else min(max(due - self._clock.now(), 0.0), resolution)
+                due = self.next_due()
+                wait = resolution if due is None else min(max(due - self._clock.now(), 0.0), resolution)
+            except Exception:  # a bug or a broken database must not end the ticks: log, wait, go on
+                log.exception("alert pipeline tick failed; next try in %gs", resolution)
+                wait = resolution
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 

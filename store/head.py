@@ -203,6 +203,8 @@ class Head:
         self._next_id = 1
         self.generation = 0
         """Counts series added: a selection made at the same generation still holds (series never change)."""
+        self.generations: dict[str, int] = {}
+        """`generation` per metric name: a new `ALERTS` series leaves the selections of `up` valid."""
         self.max_t: int | None = None
         self.floor: int = 0
         """The head holds every sample at or after this time (ms) that the store accepted."""
@@ -235,6 +237,7 @@ class Head:
 
     def _index(self, s: _Series) -> None:
         self.generation += 1
+        self.generations[s.name] = self.generations.get(s.name, 0) + 1
         s.labels = self._intern(s.labels)
         s.name = sys.intern(s.name)
         self._by_key[(s.name, s.labels)] = s

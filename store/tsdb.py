@@ -277,10 +277,12 @@ class Store:
             self._local.conn = conn
         return conn
 
-    def series_generation(self) -> int:
-        """A number that changes whenever a series is added: the same `select` at the same
-        generation gives the same answer."""
-        return self._head.generation
+    def series_generation(self, name: str | None = None) -> int:
+        """A number that changes whenever a series (of metric `name`, when given) is added: the
+        same `select` (with `__name__="name"`) at the same generation gives the same answer."""
+        if name is None:
+            return self._head.generation
+        return self._head.generations.get(name, 0)
 
     def select(self, matchers: Sequence[Matcher]) -> list[SeriesRef]:
         """Series matching every matcher (an `__name__ = x` matcher narrows the scan)."""

@@ -130,7 +130,8 @@ class Evaluator:
         if known is not None:
             return known
         generation_of = getattr(self.store, "series_generation", None)
-        generation = generation_of() if generation_of is not None else None
+        name = next((m.value for m in sel.matchers if m.name == NAME and m.op is MatchOp.EQ), None)
+        generation = generation_of(name) if generation_of is not None else None
         remembered = self._selection_cache.get(sel.matchers)
         if generation is not None and remembered is not None and remembered[0] == generation:
             self._selections[sel.matchers] = remembered[1]
