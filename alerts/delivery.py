@@ -5,23 +5,22 @@ receiver must hear about an aggregation group, then `enqueue`s the notification 
 does both in one transaction. `send_due` (or `run`, its loop) sends what is due and records it.
 All state is in one SQLite file (WAL), so a restart loses nothing:
 
-- **Notification log** (table `nflog`, Alertmanager's nflog): one entry per (receiver, integration,
-  group key): the fingerprints of the firing and of the resolved alerts last *enqueued*, when, and
-  when the integration last confirmed a send. Decisions are Alertmanager's `DedupStage`
-  (`dedup_reason`) with one deviation: the entry's time is the enqueue time (Alertmanager logs after
-  the send) and a repeat is due once `t - entry >= repeat_interval` (Alertmanager: strictly after),
-  so a 4h repeat interval at 5m group ticks repeats after 4h, not 4h05m. `prune` drops entries older
-  than `RETENTION` (Alertmanager expires them too): a group is then treated as never notified.
-- **Outbox** (table `outbox`): one row per (notification, integration) with the notification as
-  JSON (`alerts.codec`), its resolved alerts left out for an integration without `send_resolved`,
-  and no row at all when nothing fires for it (as Alertmanager's RetryStage; its log entry is still
-  written). The rows of one (receiver, integration) queue go out in order (FIFO); queues are sent in
-  parallel, at most `concurrency` sends at a time. A row is `pending` until `sent`, or `failed` for
-  good (a non-retryable `NotifyError`, or a stored payload that cannot be decoded): failed rows are
-  kept, counted, logged and listed, and the queue moves on. After a retryable failure (or any other
-  exception of a notifier: a bug delays, never drops) the row waits `backoff(attempts)` (1s, 2s, 4s,
-  ... at most 30s; no jitter) and the rows behind it wait too. `prune` deletes sent and failed rows
-  `RETENTION` after they finished; `run` prunes hourly.
+- **Notification log** (table `nflog`, Alertmanager's nflog): one `alerts.nflog.LogEntry` per
+  (receiver, integration, group key), written on enqueue; `sent_at` when the integration confirms a
+  send. Decisions are `alerts.nflog.dedup_reason` (Alertmanager's `DedupStage`). `prune` drops
+  entries older than `RETENTION` (Alertmanager expires them too): a group is then treated as never
+  notified.
+- **Outbox** (table `outbox`, rows `alerts.outbox.OutboxRow`): one row per (notification,
+  integration) with the notification as JSON (`alerts.codec`), its resolved alerts left out for an
+  integration without `send_resolved`, and no row at all when nothing fires for it (as
+  Alertmanager's RetryStage; its log entry is still written). The rows of one (receiver,
+  integration) queue go out in order (FIFO); queues are sent in parallel, at most `concurrency`
+  sends at a time. A row is `pending` until `sent`, or `failed` for good (a non-retryable
+  `NotifyError`, or a stored payload that cannot be decoded): failed rows are kept, counted, logged
+  and listed, and the queue moves on. After a retryable failure (or any other exception of a
+  notifier: a bug delays, never drops) the row waits `backoff(attempts)` (1s, 2s, 4s, ... at most
+  30s; no jitter) and the rows behind it wait too. `prune` deletes sent and failed rows `RETENTION`
+  after they finished; `run` prunes hourly.
 - **Transactions**: `enqueue` writes its rows and log entries in one transaction; a send's outcome
   (row status, attempts, error, and the log entry's `sent_at`) in another. The send itself runs
   outside any transaction and outside the lock.
@@ -43,37 +42,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import enum
 import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from alerts.codec import notification_from_json, notification_to_json
+from alerts.codec import notification_to_json
 from alerts.model import Notification, Notifier, NotifyError
+from alerts.nflog import LogEntry, NotifyReason, dedup_reason, fingerprints
 from alerts.notifiers import NOTIFIERS, NotifierDeps, NotifierRegistry, ReceiverConfig
 from alerts.notifiers.data import for_receiver
+from alerts.outbox import ROW_COLUMNS, DeliveryStatus, OutboxRow, outbox_row
+from alerts.outbox import SCHEMA as OUTBOX_SCHEMA
 from model import Clock
+from store.sqlitetx import transaction
 
 __all__ = [
     "MAX_BACKOFF",
     "RETENTION",
     "Delivery",
-    "DeliveryStatus",
     "Integration",
-    "LogEntry",
-    "NotifyReason",
-    "OutboxRow",
     "backoff",
     "build_integrations",
-    "dedup_reason",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,107 +91,9 @@ _SCHEMA = (
         receiver TEXT NOT NULL, integration TEXT NOT NULL, group_key TEXT NOT NULL,
         firing TEXT NOT NULL, resolved TEXT NOT NULL, at REAL NOT NULL, sent_at REAL,
         PRIMARY KEY (receiver, group_key, integration))""",
-    """CREATE TABLE IF NOT EXISTS outbox (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        receiver TEXT NOT NULL, integration TEXT NOT NULL, group_key TEXT NOT NULL,
-        reason TEXT NOT NULL, status TEXT NOT NULL, payload TEXT NOT NULL, created_at REAL NOT NULL,
-        attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL, last_error TEXT,
-        sent_at REAL, failed_at REAL)""",
-    "CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (status, receiver, integration, id)",
-    "CREATE INDEX IF NOT EXISTS outbox_group ON outbox (group_key, id)",
+    *OUTBOX_SCHEMA,
 )
 _DELAY_BUCKETS = (0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 12 * 3600, 86400)
-
-
-class NotifyReason(enum.Enum):
-    """Why an integration is (or is not) notified about a group: Alertmanager's DedupStage cases."""
-
-    FIRST = "first"  # never notified and something fires
-    NEW_FIRING = "new_firing"  # an alert fires that the last notification did not list as firing
-    ALL_RESOLVED = "all_resolved"  # nothing fires any more, the last notification had firing alerts
-    NEW_RESOLVED = "new_resolved"  # send_resolved and an alert resolved since the last notification
-    REPEAT_ELAPSED = "repeat_elapsed"  # nothing changed and repeat_interval has elapsed
-    NOTHING_FIRING = "nothing_firing"  # never notified and only resolved alerts: the receiver never knew
-    ALREADY_RESOLVED = "already_resolved"  # nothing fires now, nothing fired at the last notification
-    UP_TO_DATE = "up_to_date"  # nothing changed within repeat_interval
-
-    @property
-    def notify(self) -> bool:
-        """Whether the integration is notified."""
-        return self not in _QUIET
-
-
-_QUIET = frozenset({NotifyReason.NOTHING_FIRING, NotifyReason.ALREADY_RESOLVED, NotifyReason.UP_TO_DATE})
-
-
-class DeliveryStatus(enum.Enum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LogEntry:
-    """A notification log entry: the fingerprints last enqueued, when (`at`), and the last
-    confirmed send (`sent_at`, None before the first)."""
-
-    firing: frozenset[str]
-    resolved: frozenset[str]
-    at: float
-    sent_at: float | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One queued notification for one integration, as the API shows it."""
-
-    id: int
-    receiver: str
-    integration: str
-    group_key: str
-    reason: str
-    status: DeliveryStatus
-    created_at: float
-    attempts: int
-    next_attempt_at: float
-    last_error: str | None
-    sent_at: float | None
-    failed_at: float | None
-    payload: str
-    """The notification as `alerts.codec` JSON (what this integration is sent)."""
-
-    def notification(self) -> Notification:
-        """The stored notification. Raises ValueError when the payload cannot be decoded."""
-        return notification_from_json(self.payload)
-
-
-_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(OutboxRow))
-_ROW_COLUMNS = ", ".join(_ROW_FIELDS)
-
-
-def dedup_reason(
-    entry: LogEntry | None,
-    firing: Set[str],
-    resolved: Set[str],
-    *,
-    send_resolved: bool,
-    repeat_interval: float,
-    t: float,
-) -> NotifyReason:
-    """Whether a group with these firing and resolved fingerprints needs a notification, given the
-    integration's log entry (Alertmanager's `DedupStage.needsUpdate`; repeat: see the module)."""
-    if entry is None:
-        return NotifyReason.FIRST if firing else NotifyReason.NOTHING_FIRING
-    if not firing <= entry.firing:
-        return NotifyReason.NEW_FIRING
-    if not firing:
-        # Sent whatever send_resolved says, so the log forgets the firing alerts (Alertmanager).
-        return NotifyReason.ALL_RESOLVED if entry.firing else NotifyReason.ALREADY_RESOLVED
-    if send_resolved and not resolved <= entry.resolved:
-        return NotifyReason.NEW_RESOLVED
-    if t - entry.at >= repeat_interval:
-        return NotifyReason.REPEAT_ELAPSED
-    return NotifyReason.UP_TO_DATE
 
 
 def backoff(attempts: int) -> float:
@@ -331,7 +230,7 @@ class Delivery:
         """Decide for every integration of the notification's receiver and queue it for those that
         need it, in one transaction. Returns the decisions (reason values are the rows' `reason`)."""
         integrations = self._integrations(notification.receiver)
-        firing, resolved = _fingerprints(notification)
+        firing, resolved = fingerprints(notification)
         receiver, group_key = notification.receiver, notification.group_key
         with self._transaction():
             decisions = self._decide(receiver, integrations, group_key, firing, resolved, repeat_interval, t)
@@ -548,7 +447,7 @@ class Delivery:
     def _insert(self, notification: Notification, integration: Integration, t: float, reason: str) -> int | None:
         """Log the notification for one integration and queue it (inside a transaction)."""
         integration_id, _, send_resolved = integration
-        firing, resolved = _fingerprints(notification)
+        firing, resolved = fingerprints(notification)
         self._db.execute(
             "INSERT INTO nflog (receiver, integration, group_key, firing, resolved, at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, at = excluded.at",
@@ -581,16 +480,16 @@ class Delivery:
 
     def _head(self, receiver: str, integration: str) -> OutboxRow | None:
         row = self._db.execute(
-            f"SELECT {_ROW_COLUMNS} FROM outbox WHERE status = 'pending' AND receiver = ? AND integration = ?"
+            f"SELECT {ROW_COLUMNS} FROM outbox WHERE status = 'pending' AND receiver = ? AND integration = ?"
             " ORDER BY id LIMIT 1",
             (receiver, integration),
         ).fetchone()
-        return None if row is None else _outbox_row(row)
+        return None if row is None else outbox_row(row)
 
     def _rows(self, clause: str, params: Sequence[Any]) -> list[OutboxRow]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM outbox {clause}", params).fetchall()
-        return [_outbox_row(row) for row in rows]
+            rows = self._db.execute(f"SELECT {ROW_COLUMNS} FROM outbox {clause}", params).fetchall()
+        return [outbox_row(row) for row in rows]
 
     def _refresh_queue_length(self) -> None:
         with self._lock:
@@ -603,16 +502,8 @@ class Delivery:
             self._queue.labels(*key).set(counts.get(key, 0))
         self._gauged |= counts.keys() | configured
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
 
 async def _send(row: OutboxRow, notifier: Notifier) -> tuple[str | None, bool]:
@@ -629,18 +520,6 @@ async def _send(row: OutboxRow, notifier: Notifier) -> tuple[str | None, bool]:
         log.exception("notifier %s of receiver %s raised", row.integration, row.receiver)
         return f"{type(exc).__name__}: {exc}", True
     return None, True
-
-
-def _fingerprints(notification: Notification) -> tuple[frozenset[str], frozenset[str]]:
-    firing = frozenset(a.fingerprint for a in notification.alerts if not a.resolved)
-    resolved = frozenset(a.fingerprint for a in notification.alerts if a.resolved)
-    return firing, resolved
-
-
-def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
-    fields: dict[str, Any] = dict(zip(_ROW_FIELDS, row, strict=True))
-    fields["status"] = DeliveryStatus(fields["status"])
-    return OutboxRow(**fields)
 
 
 def _log_failure(row: OutboxRow, status: DeliveryStatus, error: str, now: float) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from alerts.evaluation import AlertEntry
 from alerts.model import AlertState, fingerprint
 from model import Labels
+from store.sqlitetx import transaction
 
 __all__ = ["AlertStateDB"]
 
@@ -99,15 +100,9 @@ class AlertStateDB:
             for rule_key, entries in states.items()
             for e in entries
         ]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM alert_state WHERE group_key = ?", (group_key,))
-                self._db.executemany("INSERT INTO alert_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with transaction(self._db, self._lock) as db:
+            db.execute("DELETE FROM alert_state WHERE group_key = ?", (group_key,))
+            db.executemany("INSERT INTO alert_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def group_keys(self) -> list[str]:
         """Every group with saved state (a group gone from the rule files keeps its rows until `forget`)."""

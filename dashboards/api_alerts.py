@@ -38,10 +38,10 @@ import flask
 from pydantic import ValidationError
 
 from alerts.acks import Acknowledgement
-from alerts.delivery import OutboxRow
 from alerts.maintenance import MaintenanceRecord, MaintenanceWindow
 from alerts.matchers import Matcher, parse_matcher, quote
 from alerts.mutedb import NotFound
+from alerts.outbox import OutboxRow
 from alerts.pipeline import AlertView, Pipeline
 from alerts.silences import Silence
 from config.durations import parse_duration

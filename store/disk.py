@@ -9,15 +9,16 @@ Only the writer thread writes; each reader thread opens its own read-only connec
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from model import Labels
+from store.sqlitetx import transaction
 
 __all__ = ["ChunkRow", "Disk", "PartitionInfo", "StateRow", "connect_reader", "partition_name"]
 
@@ -149,16 +150,9 @@ class Disk:
             for target, state, ts, cause in states:
                 self._record_state(target, state, ts, cause)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """BEGIN ... COMMIT, or ROLLBACK and re-raise: a failed write leaves no transaction open."""
-        self.conn.execute("BEGIN")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return transaction(self.conn, immediate=False)
 
     def end_open_intervals(self, ts: float, state: str, cause: str) -> int:
         """End every open state interval (of another state) at `ts` and open one in `state`: when the

@@ -20,18 +20,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts.delivery import (
-    Delivery,
-    DeliveryStatus,
-    LogEntry,
-    NotifyReason,
-    OutboxRow,
-    backoff,
-    build_integrations,
-    dedup_reason,
-)
+from alerts.delivery import Delivery, backoff, build_integrations
 from alerts.model import Alert, AlertState, Notification, common
+from alerts.nflog import LogEntry, NotifyReason, dedup_reason
 from alerts.notifiers import EmailConfig, NotifierDeps, ReceiverConfig, WebhookConfig
+from alerts.outbox import DeliveryStatus, OutboxRow
 from model import FakeClock, Labels
 from tests.alerts.delivery_child import notification
 from tests.alerts.hooks import Hook, serve_hook
