@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import importlib.metadata
-import json
 import logging
 import math
 import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -37,22 +32,20 @@ from typing import TextIO
 import prometheus_client
 
 import config
-import demo.agents
+import demo.console
 import demo.estate
 from alerts.alertconfig import AlertingConfig
 from alerts.evaluation import QueryEngineLike
 from alerts.export import write_export
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
 from alerts.service import DEFAULT_RECEIVER, Alerting
-from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
+from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler, oneshot
 from collectors.selfmetrics import keep_recording
-from config.schema import ExporterCollectorSettings
-from dashboards import ComponentHealth, HealthReport, create_server
-from dashboards.api import STATUS_CODES, ApiError, Params, QueryApi, error_body, success_body
+from dashboards import ComponentHealth, HealthReport, api_client, create_server
+from dashboards.api import QueryApi
 from dashboards.api_alerts import AlertsApi
-from dashboards.api_text import result_text
 from dashboards.serve import HttpServer
-from model import Inventory, Sample, Secret, SystemClock, Target
+from model import Inventory, Sample, SystemClock, Target
 from model.gcfreeze import keep_frozen
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
@@ -61,13 +54,10 @@ log = logging.getLogger("ops_console")
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "console.yaml"
 DEMO_CONFIG = Path(__file__).resolve().parent / "config" / "demo.yaml"
-DEMO_NODE_EXPORTER_PORT = 19100
 SCHEDULER_STUCK_AFTER = 10.0
 SHUTDOWN_SECONDS = 5.0
 STALE_AFTER = 300.0
 """/metrics leaves out series not updated for this long (seconds), as Prometheus' staleness does."""
-QUERY_HTTP_TIMEOUT = 120.0
-"""`query` waits this long (seconds) for the console's answer."""
 MAX_POINTS_PER_SERIES = 11_000
 """Range queries and the engine refuse more points per series than this (Prometheus' limit)."""
 
@@ -146,56 +136,13 @@ def select_targets(inventory: Inventory, name: str | None) -> list[Target]:
     return chosen
 
 
-def sample_json(sample: Sample) -> str:
-    """One sample as one JSON object: name, labels, value (null for NaN/inf), ts (Unix seconds)."""
-    value: float | None = sample.value if math.isfinite(sample.value) else None
-    return json.dumps(
-        {"name": sample.name, "labels": dict(sample.labels), "value": value, "ts": sample.ts},
-        ensure_ascii=False,
-        sort_keys=False,
-    )
-
-
-class _NullSink:
-    """collect-once writes nothing: the scheduler's run_once_all returns the samples."""
-
-    def append(self, samples: Sequence[Sample]) -> None:
-        return None
-
-    def record_state(self, target: str, state: object, ts: float, cause: str) -> None:
-        return None
-
-
 def collect_once(path: Path, target: str | None, out: TextIO, err: TextIO) -> int:
+    """Every collector of the config (or of device `target`) once, printed (collectors/oneshot.py):
+    0, 1 when a target is down, 2 for a bad config."""
     loaded = _load(path, err)
     if loaded is None:
         return 2
-    targets = select_targets(loaded.inventory, target)
-    clock = SystemClock()
-    deps = CollectorDeps(clock=clock)
-    scheduler = Scheduler(
-        targets=targets,
-        registry=COLLECTOR_KINDS,
-        deps=deps,
-        sink=_NullSink(),
-        clock=clock,
-        metrics=prometheus_client.CollectorRegistry(),
-        links=loaded.inventory.links,
-    )
-
-    async def once() -> list[Sample]:
-        try:
-            return await scheduler.run_once_all()
-        finally:
-            deps.snmp.close()  # on this loop, before asyncio.run closes it
-
-    samples = asyncio.run(once())
-    for sample in samples:
-        out.write(sample_json(sample) + "\n")
-    down = [h for h in scheduler.health().values() if h.up is False]
-    for h in down:
-        err.write(f"{h.key}: down: {h.last_error} (cause: {h.last_cause})\n")
-    return 1 if down else 0
+    return oneshot.collect_once(select_targets(loaded.inventory, target), loaded.inventory.links, out, err)
 
 
 # -- query ---------------------------------------------------------------------------------------
@@ -207,63 +154,22 @@ def query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
-    path, params = _query_params(args)
+    try:
+        path, form = api_client.query_request(args.expr, at=args.at, start=args.start, end=args.end, step=args.step)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     url = (args.url or f"http://{loaded.console.listen}").rstrip("/")
     try:
-        status, body = _post(url + path, params, loaded.console.metrics_token)
+        reply = api_client.post(url + path, form, loaded.console.metrics_token)
     except OSError as exc:  # nothing answers (refused, no route, timeout)
         reason = getattr(exc, "reason", exc)
         data_dir = loaded.console.data_dir
         err.write(f"note: no console answers at {url} ({reason}); evaluating on the store in {data_dir}\n")
-        status, body = _query_store(loaded.console, data_dir, path, params)
-    if status is None:
-        err.write(f"error: {body}\n")
-        return 1
-    answer = json.loads(body)
-    if answer.get("status") != "success":
-        err.write(f"error: {answer.get('errorType')}: {answer.get('error')}\n")
-        return 2 if answer.get("errorType") == "bad_data" else 1
-    for warning in answer.get("warnings", ()):
-        err.write(f"warning: {warning}\n")
-    data = answer["data"]
-    out.write(json.dumps(data, ensure_ascii=False) + "\n" if args.format == "json" else result_text(data))
-    return 0
+        reply = _query_store(loaded.console, data_dir, path, form)
+    return api_client.print_reply(reply, args.format, out, err)
 
 
-def _query_params(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    """The API path and form of `query`'s arguments; raises UsageError for a wrong combination."""
-    span = [args.start, args.end, args.step]
-    if any(v is not None for v in span):
-        if args.at is not None:
-            raise UsageError("query: --at cannot be combined with --start, --end and --step")
-        if any(v is None for v in span):
-            raise UsageError("query: a range query needs all of --start, --end and --step")
-        return "/api/v1/query_range", {"query": args.expr, "start": args.start, "end": args.end, "step": args.step}
-    return "/api/v1/query", {"query": args.expr, **({"time": args.at} if args.at is not None else {})}
-
-
-def _post(url: str, form: dict[str, str], token: Secret | None) -> tuple[int | None, str]:
-    """POST `form` to the API: (HTTP status, body). A non-JSON answer (a 401, another server) is
-    (None, what went wrong). Raises OSError when nothing answers."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token.reveal()}"
-    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=QUERY_HTTP_TIMEOUT) as response:
-            status, content_type, body = response.status, response.headers.get_content_type(), response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            status, content_type, body = exc.code, exc.headers.get_content_type(), exc.read()
-    text = body.decode("utf-8", "replace")
-    if content_type != "application/json":
-        return None, f"{url} answered HTTP {status} ({content_type}): {text.strip()[:200]}"
-    return status, text
-
-
-def _query_store(
-    console: config.ConsoleSettings, data_dir: Path, path: str, form: dict[str, str]
-) -> tuple[int | None, str]:
+def _query_store(console: config.ConsoleSettings, data_dir: Path, path: str, form: dict[str, str]) -> api_client.Reply:
     """Evaluate on the store in `data_dir` in this process, through the same `QueryApi` the
     console serves: (HTTP status it would answer, body), or (None, why the store cannot answer)."""
     if not (data_dir / "store.sqlite3").exists():
@@ -274,13 +180,7 @@ def _query_store(
     except StoreError as exc:
         return None, f"no console answers and the store cannot be opened: {exc}"
     try:
-        api = build_query_api(store, lambda name: None, clock.now)
-        params = Params({name: [value] for name, value in form.items()})
-        try:
-            answer = api.query_range(params) if path.endswith("query_range") else api.query(params)
-        except ApiError as exc:
-            return STATUS_CODES[exc.error_type], error_body(exc)
-        return 200, success_body(answer)
+        return api_client.evaluate(build_query_api(store, lambda name: None, clock.now), path, form)
     finally:
         store.close()
 
@@ -530,89 +430,25 @@ def missing_capabilities(inventory: Inventory) -> str | None:
 
 # -- demo ----------------------------------------------------------------------------------------
 def run_demo(args: argparse.Namespace, err: TextIO) -> int:
-    """Start the demo estate's simulated agents (data under DATA_DIR/agents/agent-PORT), its front ends,
-    its pager (pages also in DATA_DIR/agents/pages.log) and, when installed, node_exporter; then `run`
-    the console on the demo config; they all stop when the console does. With `--cut`/`--restore`:
-    cut or restore links on the demo running with that data dir, and exit."""
+    """Start the demo estate's simulated agents, front ends, pager and, when installed, node_exporter
+    (demo/console.py; their data under DATA_DIR/agents); then `run` the console on the demo config;
+    they all stop when the console does. With `--cut`/`--restore`: cut or restore links on the demo
+    running with that data dir, and exit (UsageError for an unknown link)."""
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
     data_dir: Path = args.data_dir or loaded.console.data_dir
     estate = demo.estate.build()
     if args.cut or args.restore:
-        return cut_demo(estate, data_dir / "agents", args.cut or (), err)
-    try:
-        with contextlib.ExitStack() as stack:
-            pages = data_dir / "agents" / "pages.log"
-            url = stack.enter_context(demo.agents.running_pager(estate.pager_port, pages))
-            log.info("demo pager: %s (pages also in %s)", url, pages)
-            for r in stack.enter_context(demo.agents.running_agents(estate, data_dir / "agents")):
-                log.info("simulated agents: %d devices on udp %s:%d", r.devices, demo.estate.ADDRESS, r.port)
-            for f in stack.enter_context(demo.agents.running_front_ends(estate)):
-                log.info("front end of %s: %s", f.front_end.system, f.front_end.url)
-            loaded = demo_node_exporter(loaded, stack, data_dir / "agents")
-            return serve(loaded, args.listen or loaded.console.listen, data_dir, err)
-    except demo.agents.AgentError as exc:
-        err.write(f"error: {exc}\n")
-        return 1
+        try:
+            return demo.console.cut_demo(estate, data_dir / "agents", args.cut or (), err)
+        except ValueError as exc:
+            raise UsageError(f"--cut: {exc}") from None
 
+    def serve_demo(demo_config: config.Config) -> int:
+        return serve(demo_config, args.listen or demo_config.console.listen, data_dir, err)
 
-def cut_demo(estate: demo.estate.Estate, run_dir: Path, names: Sequence[str], err: TextIO) -> int:
-    """Cut the links or link groups `names` (none: restore every link) on the running demo whose
-    agents' data is in `run_dir`: 0, 1 when no demo runs there; UsageError for an unknown name."""
-    try:
-        links = estate.links_named(names)
-    except ValueError as exc:
-        raise UsageError(f"--cut: {exc}") from None
-    try:
-        silent = demo.agents.cut_links(estate, run_dir, links)
-    except demo.agents.AgentError as exc:
-        err.write(f"error: {exc}\n")
-        return 1
-    if links:
-        log.info("cut %s: both ends report their interface down", ", ".join(links))
-        log.info("%d devices behind the cut stop answering SNMP: %s", len(silent), ", ".join(silent))
-    else:
-        log.info("restored: every link up, every device answering")
-    return 0
-
-
-def demo_node_exporter(
-    loaded: config.Config, stack: contextlib.ExitStack, run_dir: Path, *, port: int = DEMO_NODE_EXPORTER_PORT
-) -> config.Config:
-    """When node_exporter is installed and the config has the demo's `console-host`: start it on
-    127.0.0.1:`port` (stopped when `stack` closes; log in `run_dir`) and return `loaded` with an
-    `exporter` collector scraping it on that device. Otherwise log why not and return `loaded`.
-    Raises AgentError when it cannot start."""
-    host = demo.estate.CONSOLE_HOST
-    if not any(d.name == host for d in loaded.inventory.devices):
-        log.info("node_exporter scrape skipped: the config has no device %s", host)
-        return loaded
-    program = demo.agents.find_node_exporter()
-    if program is None:
-        log.info(
-            "node_exporter scrape skipped: %s is not installed (%s)",
-            demo.agents.NODE_EXPORTER,
-            demo.agents.NODE_EXPORTER_INSTALL,
-        )
-        return loaded
-    url = stack.enter_context(demo.agents.running_node_exporter(program, port, run_dir))
-    log.info("node_exporter on %s, scraped by %s's exporter collector every 30s", url, host)
-    return with_exporter(loaded, host, url)
-
-
-def with_exporter(loaded: config.Config, device: str, url: str, interval: str = "30s") -> config.Config:
-    """`loaded` with an `exporter` collector of `url` added to `device`, built as the config builds
-    `exporter: {url: URL, interval: INTERVAL}` (its defaults otherwise). Raises KeyError for an
-    unknown device."""
-    if not any(d.name == device for d in loaded.inventory.devices):
-        raise KeyError(device)
-    spec = ExporterCollectorSettings.model_validate({"url": url, "interval": interval}).spec()
-    devices = tuple(
-        dataclasses.replace(d, collectors=(*d.collectors, spec)) if d.name == device else d
-        for d in loaded.inventory.devices
-    )
-    return dataclasses.replace(loaded, inventory=dataclasses.replace(loaded.inventory, devices=devices))
+    return demo.console.run_demo(estate, loaded, data_dir, serve_demo, err)
 
 
 # -- arguments ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,3 +29,8 @@ def append_report(text: str) -> None:
 def utc_stamp() -> str:
     """Now, as the report headings write it: `2026-11-27 06:48 UTC`."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def log(message: str) -> None:
+    """Progress on stderr (stdout is the report)."""
+    print(message, file=sys.stderr, flush=True)

@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry
 
-from benchmarks.machine import BENCHMARKS_MD, append_report, cpu_model, utc_stamp
+from benchmarks.machine import BENCHMARKS_MD, append_report, cpu_model, log, utc_stamp
 from dashboards.api import QueryApi
 from dashboards.http import HealthReport, create_server
 from dashboards.serve import HttpServer
@@ -74,10 +74,6 @@ from tests.query.remote_write import group
 
 TARGET_RATIO = 3.0
 TARGET_INSTANT_MS = 150.0
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import append_report, cpu_model, utc_stamp
+from benchmarks.machine import append_report, cpu_model, log, utc_stamp
 from demo.agents import stop_process
 
 NETNS = "opsbench"
@@ -56,10 +56,6 @@ COMMUNITY = "public"
 EXPORTER_PORT = 19116
 EXPORTER_CONCURRENCY = 16
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def device_address(i: int) -> str:

@@ -13,7 +13,7 @@ Debian's node_exporter on 127.0.0.1 with a few light collectors; both stop on ex
 
 `running_pager(port, log_file)` is the demo pager: a webhook receiver on 127.0.0.1 that logs one line
 per notification it receives (`page_line`). `cut_links(estate, run_dir, links)` rehearses a cut on
-the running responders by rewriting their data files (`demo.estate.data_files(estate, cut=links)`):
+the running responders by rewriting their data files (`demo.snmprec.data_files(estate, cut=links)`):
 snmpsim re-reads a data file whose mtime changed at its next request, and drops requests for a data
 file that is gone, so the devices behind the cut time out like the dead device (each dropped request
 leaves a traceback in the responder's log). `cut_links(estate, run_dir, ())` restores the estate.
@@ -41,7 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from demo.estate import ADDRESS, Estate, FrontEnd, data_files
+from demo.estate import ADDRESS, Estate, FrontEnd
+from demo.snmprec import data_files
 
 __all__ = [
     "NODE_EXPORTER",

@@ -1,8 +1,9 @@
-"""The demo estate, generated: every simulated device's `.snmprec` data and the matching config.
+"""The demo estate: the simulated devices, links, front ends and pager, built by `build()`.
 
-Pure functions of the estate's shape (no randomness, no I/O except `write_files`): the same call
-gives the same text, so the shipped `config/demo.yaml` (and `config/demo-secrets/`) can be checked
-against the generator. Regenerate them with `python -m demo.estate` after changing this file.
+A pure function of the estate's shape (no randomness, no I/O): the same call gives the same estate.
+demo/snmprec.py generates each device's `.snmprec` data file from it and demo/config.py the matching
+config; the shipped `config/demo.yaml` (and `config/demo-secrets/`) is checked against them.
+Regenerate it with `python -m demo.estate [DIR]` (demo/config.py's `main`) after changing either.
 
 The estate (docs/operations.md, "Demo estate"):
 
@@ -31,19 +32,17 @@ east-west link hangs off its east router, the west WAN routers behind both east-
 redundant pair), each office link behind its DC router and each office router behind its link;
 core switches behind their DC's WAN routers, servers and mainframes behind the core switches.
 
-A cut (`data_files(estate, cut=links)`, rehearsed on the running demo by demo/agents.py): both ends of
-each cut link report their interface operationally down, and every device cut off behind them
-(`Estate.cut_off`) has no data file, so it stops answering as the dead device does.
+A cut (`demo.snmprec.data_files(estate, cut=links)`, rehearsed on the running demo by
+demo/agents.py): both ends of each cut link report their interface operationally down, and every
+device cut off behind them (`Estate.cut_off`) has no data file, so it stops answering as the dead
+device does.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 __all__ = [
     "ADDRESS",
@@ -54,26 +53,17 @@ __all__ = [
     "FLAP_PERIOD_SECONDS",
     "FRONT_END_PORTS",
     "PAGER_PORT",
-    "PAGER_RECEIVER",
-    "SECRETS_DIR",
     "Estate",
     "FrontEnd",
     "SimDevice",
     "SimInterface",
     "SimLink",
     "build",
-    "config_files",
-    "config_yaml",
-    "data_files",
-    "snmprec",
-    "write_files",
 ]
 
 ADDRESS = "127.0.0.1"
 DEFAULT_PORTS = (16100, 16101, 16102)
 """UDP ports of the three responders: east DC, west DC, regional offices."""
-SECRETS_DIR = "demo-secrets"
-"""The community files, next to the config (`file:demo-secrets/<device>`)."""
 DEAD_DEVICE = "srv-kiso-08"
 FLAPPING_LINK = "office-07"
 FLAP_PERIOD_SECONDS = 180
@@ -81,13 +71,8 @@ FRONT_END_PORTS: Mapping[str, int] = {"records": 18080, "kiso": 18081, "benefit"
 """TCP ports of the business systems' front ends (HTTP on 127.0.0.1), by system id."""
 PAGER_PORT = 18099
 """TCP port of the demo pager (HTTP on 127.0.0.1): the webhook receiver every notification goes to."""
-PAGER_RECEIVER = "demo-pager"
 CONSOLE_HOST = "console-host"
 """The device that is this machine: psutil's `host:` (and node_exporter's scrape, added by `demo`)."""
-INTERVAL = "15s"
-TIMEOUT = "1s"
-PROBE_INTERVAL = "30s"
-HOST_INTERVAL = "15s"
 
 EAST, WEST, OFFICES = "dc-east", "dc-west", "offices"
 OFFICE_NAMES = (
@@ -124,9 +109,6 @@ DESCR = {
     "switch": "Simulated core switch {name}, 48x10GE",
     "router": "Simulated WAN router {name}",
 }
-
-# Octets per packet when packet counters are derived from octet counters.
-PACKET_SIZE = 800
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,243 +433,7 @@ def build(
     )
 
 
-# -- .snmprec ------------------------------------------------------------------------------------
-SYS = "1.3.6.1.2.1.1."
-IF_NUMBER = "1.3.6.1.2.1.2.1.0"
-IF = "1.3.6.1.2.1.2.2.1."
-IFX = "1.3.6.1.2.1.31.1.1.1."
-ETHERNET_CSMACD, PROP_POINT_TO_POINT_SERIAL = 6, 22
-TICKS_PER_DAY = 8_640_000
-
-
-def _octets(text: str) -> tuple[str, str]:
-    """(tag, value) of an OctetString: plain when printable ASCII, else UTF-8 as hex (`4x`)."""
-    if text.isascii() and text.isprintable() and "|" not in text:
-        return "4", text
-    return "4x", text.encode("utf-8").hex()
-
-
-def _counter(tag: str, rate: int, initial: int) -> tuple[str, str]:
-    """A counter growing by `rate` per second from `initial` (reset when the responder restarts)."""
-    limit = 2**64 if tag == "70" else 2**32
-    return f"{tag}:numeric", f"initial={initial % limit},rate={rate},wrap=1"
-
-
-def _flapping_status() -> tuple[str, str]:
-    """ifOperStatus alternating up(1)/down(2) with wall-clock time (`atime`): the value is
-    1 + 1000·sin(2πt/period) − 500 clamped to 1..2, so down while sin > 0.5: a third of each period."""
-    rate = 2 * math.pi / FLAP_PERIOD_SECONDS
-    return "2:numeric", f"function=sin,rate={rate:.9f},scale=1000,offset=-500,min=1,max=2,atime=1"
-
-
-def _oper_status(iface: SimInterface, *, down: bool) -> tuple[str, str]:
-    if down:
-        return "2", "2"
-    return _flapping_status() if iface.flapping else ("2", "1")
-
-
-def snmprec(device: SimDevice, down: Collection[str] = ()) -> str:
-    """The device's snmpsim data file: system group, ifNumber, ifTable and ifXTable, lines in OID order.
-    The interfaces named in `down` report ifOperStatus down(2) (a cut link's end)."""
-    up_seconds = device.uptime_days * 86_400
-    records: list[tuple[str, str, str]] = [
-        (SYS + "1.0", *_octets(device.descr)),
-        (SYS + "2.0", "6", "1.3.6.1.4.1.8072.3.2.10"),
-        (SYS + "3.0", "67:numeric", f"initial={device.uptime_days * TICKS_PER_DAY},rate=100"),
-        (SYS + "4.0", *_octets("ops-console demo")),
-        (SYS + "5.0", *_octets(device.name)),
-        (SYS + "6.0", *_octets(device.location)),
-        (IF_NUMBER, "2", str(len(device.interfaces))),
-    ]
-    for iface in device.interfaces:
-        i = iface.index
-        serial = iface.name.startswith("Se")
-        in_packets, out_packets = max(1, iface.in_rate // PACKET_SIZE), max(1, iface.out_rate // PACKET_SIZE)
-        records += [
-            (f"{IF}1.{i}", "2", str(i)),
-            (f"{IF}2.{i}", *_octets(iface.name)),
-            (f"{IF}3.{i}", "2", str(PROP_POINT_TO_POINT_SERIAL if serial else ETHERNET_CSMACD)),
-            (f"{IF}5.{i}", "66", str(min(iface.speed_mbps * 1_000_000, 2**32 - 1))),
-            (f"{IF}7.{i}", "2", "1"),
-            (f"{IF}8.{i}", *_oper_status(iface, down=iface.name in down)),
-            (f"{IF}10.{i}", *_counter("65", iface.in_rate, iface.in_rate * up_seconds)),
-            (f"{IF}11.{i}", *_counter("65", in_packets, in_packets * up_seconds)),
-            (f"{IF}13.{i}", "65", "0"),
-            (f"{IF}14.{i}", "65", "0"),
-            (f"{IF}16.{i}", *_counter("65", iface.out_rate, iface.out_rate * up_seconds)),
-            (f"{IF}17.{i}", *_counter("65", out_packets, out_packets * up_seconds)),
-            (f"{IF}19.{i}", "65", "0"),
-            (f"{IF}20.{i}", "65", "0"),
-            (f"{IFX}1.{i}", *_octets(iface.name)),
-            (f"{IFX}6.{i}", *_counter("70", iface.in_rate, iface.in_rate * up_seconds)),
-            (f"{IFX}7.{i}", *_counter("70", in_packets, in_packets * up_seconds)),
-            (f"{IFX}10.{i}", *_counter("70", iface.out_rate, iface.out_rate * up_seconds)),
-            (f"{IFX}11.{i}", *_counter("70", out_packets, out_packets * up_seconds)),
-            (f"{IFX}15.{i}", "66", str(iface.speed_mbps)),
-            (f"{IFX}18.{i}", *_octets(iface.alias)),
-        ]
-    records.sort(key=lambda r: tuple(int(part) for part in r[0].split(".")))
-    return "".join(f"{oid}|{tag}|{value}\n" for oid, tag, value in records)
-
-
-def data_files(estate: Estate, cut: Collection[str] = ()) -> dict[int, dict[str, str]]:
-    """Responder port -> {data file name: .snmprec text}, for every served device. With `cut` links:
-    both ends' interfaces of each report oper down, and the devices cut off behind them have no file."""
-    ends: dict[str, set[str]] = {}
-    for link in estate.links:
-        if link.name in cut:
-            for end, interface in (link.a, link.b):
-                ends.setdefault(end, set()).add(interface)
-    silent = set(estate.cut_off(cut)) if cut else set()
-    out: dict[int, dict[str, str]] = {port: {} for port in estate.ports}
-    for device in estate.devices:
-        if device.served and device.name not in silent:
-            out[device.port][f"{device.community}.snmprec"] = snmprec(device, ends.get(device.name, ()))
-    return out
-
-
-# -- config ----------------------------------------------------------------------------------------
-def _q(text: str) -> str:
-    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def config_yaml(estate: Estate) -> str:
-    """The console config of the estate (what `config/demo.yaml` ships), communities as
-    `file:demo-secrets/<device>` references relative to the config file."""
-    lines = [
-        "# Ops Console: the demo estate (generated by demo/estate.py; regenerate with `python -m demo.estate`).",
-        "# `python run_console.py demo` starts the simulated agents and front ends this file polls, then the console.",
-        "# Check it with:  python run_console.py check-config config/demo.yaml",
-        "",
-        "console:",
-        f"  listen: {estate.listen}",
-        f"  data_dir: {estate.data_dir}        # relative to this file: the repository's data/demo-run",
-        "",
-        "sites:",
-        *(f"  - {{id: {sid}, name: {_q(name)}}}" for sid, name in estate.sites),
-        "",
-        "systems:",
-        *(f"  - {{id: {sid}, name: {_q(name)}}}" for sid, name in estate.systems),
-        "",
-        "devices:",
-    ]
-    for d in estate.devices:
-        lines += _device_yaml(d, estate.front_end_of(d.name))
-    lines += [
-        "  # This machine (psutil). `run_console.py demo` adds a scrape of node_exporter when it is installed.",
-        f"  - name: {CONSOLE_HOST}",
-        f"    site: {EAST}",
-        "    system: records",
-        "    role: server",
-        f"    address: {ADDRESS}",
-        "    collectors:",
-        f"      host: {{interval: {HOST_INTERVAL}}}",
-        f"      ping: {{interval: {PROBE_INTERVAL}}}",
-        "",
-        "links:",
-    ]
-    for link in estate.links:
-        lines += _link_yaml(link)
-    lines += [
-        "",
-        "# The shipped alerting rules (Prometheus rule files): device down, unreachable, links, resources, probes.",
-        "rule_files: [rules/*.yaml]",
-        "",
-        *_alerting_yaml(estate),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _alerting_yaml(estate: Estate) -> list[str]:
-    return [
-        f"# Every notification pages the demo pager, which `run_console.py demo` runs on {ADDRESS}:{estate.pager_port}",
-        "# and which logs one line per page. Alerts are grouped by scope, so a WAN cut is one page (WanLinkDown",
-        "# of each link, LinkGroupDown), not one per device behind it: their DeviceUnreachable alerts are",
-        "# suppressed by topology (`parents`) and the page names the devices cut off (`behind` annotation).",
-        "alerting:",
-        "  route:",
-        f"    receiver: {PAGER_RECEIVER}",
-        "    group_by: [scope]",
-        "    group_wait: 30s",
-        "    routes:",
-        "      # A link's page waits a minute so that both links of a pair and LinkGroupDown, which can fire",
-        "      # a poll and an evaluation apart, land in one page.",
-        "      - matchers: ['scope=\"link\"']",
-        "        group_wait: 1m",
-        "  receivers:",
-        f"    - name: {PAGER_RECEIVER}",
-        f"      webhook_configs: [{{url: {_q(estate.pager_url)}}}]",
-        '  inhibit_rules:  # docs/alerting.md, "One alert, not thousands, when the console is blind"',
-        '    - source_matchers: [alertname="CollectorBlind"]',
-        "      target_matchers: ['scope=~\"device|link|service|resource\"']",
-        '    - source_matchers: [alertname="DeviceDown"]',
-        "      target_matchers: ['alertname=~\"ProbeFailing|CpuHigh|MemoryHigh|FilesystemFilling\"']",
-        "      equal: [target]",
-        '    - source_matchers: [alertname="LinkGroupDown"]',
-        '      target_matchers: [alertname="LinkRedundancyLost"]',
-        "      equal: [link_group]",
-    ]
-
-
-def _device_yaml(d: SimDevice, front_end: FrontEnd | None) -> list[str]:
-    lines = []
-    if not d.served:
-        lines.append("  # The demo's dead device: no simulated agent answers its community (up=0, cause timeout).")
-    lines += [
-        f"  - name: {d.name}",
-        f"    site: {d.site}",
-        f"    system: {d.system}",
-        f"    role: {d.role}",
-        f"    address: {ADDRESS}",
-    ]
-    if d.parents:
-        lines.append(f"    parents: [{', '.join(d.parents)}]")
-    lines += [
-        "    collectors:",
-        f"      snmp: {{port: {d.port}, community: file:{SECRETS_DIR}/{d.name}, "
-        f"interval: {INTERVAL}, timeout: {TIMEOUT}, retries: 1}}",
-        f"      ping: {{interval: {PROBE_INTERVAL}}}",
-    ]
-    if front_end is not None:
-        lines.append(f"      http: {{url: {front_end.url}, interval: {PROBE_INTERVAL}}}  # {d.system}'s front end")
-    return lines
-
-
-def _link_yaml(link: SimLink) -> list[str]:
-    lines = []
-    if link.name == FLAPPING_LINK:
-        lines.append(f"  # Flaps: down for a third of every {FLAP_PERIOD_SECONDS} s.")
-    lines += [
-        f"  - name: {link.name}",
-        f"    a: {{device: {link.a[0]}, interface: {link.a[1]}}}",
-        f"    b: {{device: {link.b[0]}, interface: {link.b[1]}}}",
-        f"    bandwidth: {link.bandwidth}",
-    ]
-    if link.group:
-        lines.append(f"    group: {link.group}")
-    if link.parents:
-        lines.append(f"    parents: [{', '.join(link.parents)}]")
-    return lines
-
-
-def config_files(estate: Estate) -> dict[str, str]:
-    """Relative path -> text of the config and its community files (`demo.yaml`, `demo-secrets/*`)."""
-    files = {"demo.yaml": config_yaml(estate)}
-    for d in estate.devices:
-        files[f"{SECRETS_DIR}/{d.name}"] = d.community + "\n"
-    return files
-
-
-def write_files(files: Mapping[str, str], directory: Path) -> None:
-    """Write `files` (relative path -> text, UTF-8) under `directory`, creating subdirectories."""
-    for relative, text in files.items():
-        path = directory / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
 if __name__ == "__main__":  # python -m demo.estate [DIR]: regenerate config/demo.yaml and config/demo-secrets/
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "config"
-    write_files(config_files(build()), target)
-    sys.stdout.write(f"wrote {target / 'demo.yaml'} and {target / SECRETS_DIR}/\n")
+    from demo.config import main
+
+    main(sys.argv[1:])

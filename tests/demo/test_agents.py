@@ -16,9 +16,10 @@ import prometheus_client
 import pytest
 
 import config
-import run_console
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
+from collectors.oneshot import NullSink
 from demo import agents, estate
+from demo.console import demo_node_exporter
 from model import Device, ExporterCollectorSpec, Sample, SystemClock, Target
 from tests.helpers import free_port, require
 
@@ -118,7 +119,7 @@ def test_demo_adds_a_node_exporter_scrape_to_console_host_and_stops_it_on_exit(
     caplog.set_level(logging.INFO, logger="ops_console")
 
     with contextlib.ExitStack() as stack:
-        updated = run_console.demo_node_exporter(loaded, stack, tmp_path, port=port)
+        updated = demo_node_exporter(loaded, stack, tmp_path, port=port)
         host = console_host(updated)
         samples = asyncio.run(one_cycle([Target(host, spec) for spec in host.collectors if spec.kind == "exporter"]))
 
@@ -148,7 +149,7 @@ def test_demo_without_node_exporter_logs_how_to_install_it_and_adds_nothing(
     caplog.set_level(logging.INFO, logger="ops_console")
 
     with contextlib.ExitStack() as stack:
-        updated = run_console.demo_node_exporter(loaded, stack, tmp_path, port=free_port())
+        updated = demo_node_exporter(loaded, stack, tmp_path, port=free_port())
 
     assert updated is loaded
     assert caplog.messages == [
@@ -162,7 +163,7 @@ async def one_cycle(targets: list[Target]) -> list[Sample]:
         targets=targets,
         registry=COLLECTOR_KINDS,
         deps=CollectorDeps(clock=SystemClock()),
-        sink=run_console._NullSink(),
+        sink=NullSink(),
         clock=SystemClock(),
         metrics=prometheus_client.CollectorRegistry(),
     )

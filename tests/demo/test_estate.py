@@ -22,7 +22,9 @@ import config
 import run_console
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler
 from collectors.base import SnmpClientProvider
-from demo import agents, estate
+from collectors.oneshot import NullSink
+from demo import agents, estate, snmprec
+from demo.config import SECRETS_DIR, config_files, write_files
 from model import HttpProbeSpec, PingProbeSpec, Sample, SnmpCollectorSpec, SystemClock, TargetState
 from tests.collectors.snmpd_agent import free_udp_port
 from tests.helpers import free_port, require
@@ -35,7 +37,7 @@ NUMERIC_KEYS = {"initial", "rate", "wrap", "function", "scale", "offset", "min",
 
 
 def load(tmp_path: Path, built: estate.Estate) -> config.Config:
-    estate.write_files(estate.config_files(built), tmp_path)
+    write_files(config_files(built), tmp_path)
     return config.load_file(tmp_path / "demo.yaml")
 
 
@@ -138,10 +140,10 @@ def test_generated_config_loads_with_the_described_estate(tmp_path: Path) -> Non
 
 
 def test_shipped_config_is_what_the_generator_makes() -> None:
-    generated = estate.config_files(estate.build())
+    generated = config_files(estate.build())
     shipped = {
         str(p.relative_to(SHIPPED)): p.read_text(encoding="utf-8")
-        for p in [SHIPPED / "demo.yaml", *sorted((SHIPPED / estate.SECRETS_DIR).iterdir())]
+        for p in [SHIPPED / "demo.yaml", *sorted((SHIPPED / SECRETS_DIR).iterdir())]
     }
     assert shipped == generated, "config/demo.yaml is stale: regenerate it with `python -m demo.estate`"
 
@@ -157,7 +159,7 @@ def test_every_data_file_parses_in_oid_order_with_valid_tags() -> None:
     from snmpsim.record.snmprec import SnmprecRecord
 
     parser = SnmprecRecord()
-    files = estate.data_files(estate.build())
+    files = snmprec.data_files(estate.build())
     assert sorted(len(f) for f in files.values()) == [16, 17, 20]  # dead device: no file; all under 31
     assert all(len(f) <= 25 for f in files.values())
     for port_files in files.values():
@@ -184,7 +186,7 @@ def test_flapping_status_alternates_under_snmpsims_numeric_variation() -> None:
     import snmpsim
 
     source = Path(snmpsim.__file__).parent / "variation" / "numeric.py"
-    tag, value = estate._flapping_status()
+    tag, value = snmprec._flapping_status()
     assert tag == "2:numeric"
     start = 1_800_000_000 - 1_800_000_000 % estate.FLAP_PERIOD_SECONDS
     seen = []
@@ -224,7 +226,7 @@ def test_agents_and_front_ends_serve_the_estate_and_one_cycle_finds_everything_u
             targets=targets,
             registry=COLLECTOR_KINDS,
             deps=deps,
-            sink=run_console._NullSink(),
+            sink=NullSink(),
             clock=SystemClock(),
             metrics=prometheus_client.CollectorRegistry(),
             links=inventory.links,

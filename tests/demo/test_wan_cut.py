@@ -28,6 +28,9 @@ import config
 import run_console
 from collectors.snmp_client import Community, SnmpClient, SnmpError
 from demo import agents, estate
+from demo.config import config_files, write_files
+from demo.console import cut_demo
+from demo.snmprec import data_files
 from tests.alerts.hooks import serve_hook
 from tests.collectors.snmpd_agent import free_udp_port
 from tests.helpers import free_port, require, require_root
@@ -73,17 +76,17 @@ def test_cutting_the_east_west_pair_takes_both_link_ends_down_and_leaves_out_eve
     built = estate.build()
     east, west, offices = estate.DEFAULT_PORTS
 
-    files = estate.data_files(built, cut=PAIR)
+    files = data_files(built, cut=PAIR)
 
     assert built.links_named(["east-west"]) == PAIR
     assert built.cut_off(PAIR) == (*WEST_DC, *WEST_OFFICES)
     assert files[west] == {}
     assert sorted(files[offices]) == [f"rtr-office-{n:02d}.snmprec" for n in range(1, 11)]
-    assert files[east].keys() == estate.data_files(built)[east].keys()
+    assert files[east].keys() == data_files(built)[east].keys()
     for router in ("rtr-east-01", "rtr-east-02"):
         status = [line for line in files[east][f"{router}.snmprec"].splitlines() if line.startswith(IF_OPER_STATUS)]
         assert status[:2] == [f"{IF_OPER_STATUS}.1|2|1", f"{IF_OPER_STATUS}.{GI0_1}|2|2"]
-    unchanged = {name for name, text in files[east].items() if text == estate.data_files(built)[east][name]}
+    unchanged = {name for name, text in files[east].items() if text == data_files(built)[east][name]}
     assert sorted(files[east].keys() - unchanged) == ["rtr-east-01.snmprec", "rtr-east-02.snmprec"]
 
 
@@ -135,9 +138,9 @@ def test_demo_cut_on_running_responders_takes_the_link_ends_down_silences_what_i
     with agents.running_agents(built, tmp_path / "agents"):
         before = asyncio.run(oper_status(built, ends))
         # At once: the rewrite is usually within the second the responders wrote their files.
-        codes = [run_console.cut_demo(built, tmp_path / "agents", ["east-west"], err)]
+        codes = [cut_demo(built, tmp_path / "agents", ["east-west"], err)]
         cut = asyncio.run(oper_status(built, ends))
-        codes.append(run_console.cut_demo(built, tmp_path / "agents", [], err))
+        codes.append(cut_demo(built, tmp_path / "agents", [], err))
         restored = asyncio.run(oper_status(built, ends))
 
     assert (codes, err.getvalue()) == ([0, 0], "")
@@ -258,8 +261,8 @@ def rehearsal_config(directory: Path, built: estate.Estate, listen: str) -> Path
     with `SHORT_FOR`, the routes' group_wait `GROUP_WAIT` and `LINK_GROUP_WAIT`; without the
     flapping office-07 link and its office router (its WanLinkDown would join the cut's page
     whenever the wall clock has it down). Returns its path."""
-    files = estate.config_files(built)
-    estate.write_files(files, directory)
+    files = config_files(built)
+    write_files(files, directory)
     data = yaml.safe_load(files["demo.yaml"])
     data["console"] = {"listen": listen, "data_dir": str(directory / "data")}
     flapping_router = estate.FLAPPING_LINK.replace("office-", "rtr-office-")
