@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.evaluation import RuleEvaluator
+from alerts.mutedb import MuteDB
 from alerts.rules import RuleGroup, load_rules
 from alerts.statedb import AlertStateDB
 from model import FakeClock, Labels, Sample
@@ -72,3 +73,11 @@ def group(text: str) -> RuleGroup:
     """The one group of a rule file's text."""
     [only] = load_rules(text, source="test.yaml")
     return only
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[MuteDB]:
+    """A MuteDB (silences, acknowledgements, maintenance, flapping) in tmp_path."""
+    mutedb = MuteDB(tmp_path / "mute.sqlite3")
+    yield mutedb
+    mutedb.close()

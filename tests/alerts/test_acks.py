@@ -3,7 +3,6 @@ of an ack when its alert resolves, the audit history, and a restart that restore
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from model import FakeClock
 T0 = 1_800_000_000.0
 FP = "6c0f5e3b9a1d2e47"
 OTHER = "0123456789abcdef"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[MuteDB]:
-    mutedb = MuteDB(tmp_path / "mute.sqlite3")
-    yield mutedb
-    mutedb.close()
 
 
 def test_ack_without_expiry_holds_until_the_alert_resolves(db: MuteDB) -> None:

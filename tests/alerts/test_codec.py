@@ -9,8 +9,9 @@ import math
 import pytest
 
 from alerts.codec import alert_from_json, alert_to_json, notification_from_json, notification_to_json
-from alerts.model import Alert, AlertState, Notification, common
+from alerts.model import Alert, AlertState, Notification
 from model import Labels
+from tests.alerts.factories import notification_of
 
 T0 = 1_800_000_000.0
 
@@ -43,15 +44,7 @@ PENDING = Alert(
 
 
 def group(*alerts: Alert) -> Notification:
-    return Notification(
-        receiver="当番",
-        group_key='{}:{alertname="LinkDown"}',
-        group_labels=Labels(alertname="LinkDown"),
-        common_labels=common([a.labels for a in alerts]),
-        common_annotations=common([a.annotations for a in alerts]),
-        alerts=alerts,
-        external_url="http://console.example",
-    )
+    return notification_of(*alerts, receiver="当番", external_url="http://console.example")
 
 
 def test_notification_round_trips_exactly_with_japanese_labels_and_alert_order() -> None:

@@ -21,12 +21,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.delivery import Delivery, backoff, build_integrations
-from alerts.model import Alert, AlertState, Notification, common
+from alerts.model import Alert, AlertState, Notification
 from alerts.nflog import LogEntry, NotifyReason, dedup_reason
 from alerts.notifiers import EmailConfig, NotifierDeps, ReceiverConfig, WebhookConfig
 from alerts.outbox import DeliveryStatus, OutboxRow
 from model import FakeClock, Labels
 from tests.alerts.delivery_child import notification
+from tests.alerts.factories import notification_of
 from tests.alerts.hooks import Hook, serve_hook
 
 T0 = 1_800_000_000.0
@@ -142,14 +143,7 @@ def alert(link: str, *, resolved_at: float | None = None) -> Alert:
 
 
 def group(*alerts: Alert) -> Notification:
-    return Notification(
-        receiver="oncall",
-        group_key="g",
-        group_labels=Labels(alertname="LinkDown"),
-        common_labels=common([a.labels for a in alerts]),
-        common_annotations=common([a.annotations for a in alerts]),
-        alerts=alerts,
-    )
+    return notification_of(*alerts, group_key="g")
 
 
 def test_submit_decides_per_integration_and_logs_what_it_enqueued(tmp_path: Path, hook: Hook, hook2: Hook) -> None:

@@ -4,7 +4,6 @@ that continues exactly where it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,6 @@ from model import FakeClock
 T0 = 1_800_000_000.0
 FP = "6c0f5e3b9a1d2e47"
 OTHER = "0123456789abcdef"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[MuteDB]:
-    mutedb = MuteDB(tmp_path / "mute.sqlite3")
-    yield mutedb
-    mutedb.close()
 
 
 def run(detector: FlapDetector, clock: FakeClock, flips: set[float], until: float) -> list[tuple[float, str]]:

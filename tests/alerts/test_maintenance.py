@@ -5,7 +5,6 @@ collection (API vs config origin, in_maintenance, restart)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -364,13 +363,6 @@ def test_invalid_window_config_is_refused_with_exact_messages(
     schedule: dict[str, Any] | None, fields: dict[str, Any], expected: list[str]
 ) -> None:
     assert errors(schedule if schedule is not None else None, **fields) == expected
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[MuteDB]:
-    mutedb = MuteDB(tmp_path / "mute.sqlite3")
-    yield mutedb
-    mutedb.close()
 
 
 def named(name: str, matchers: list[str], schedule: dict[str, Any]) -> MaintenanceWindow:

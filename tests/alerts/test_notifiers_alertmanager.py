@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from alerts.model import Alert, AlertState, Notification, NotifyError, common
+from alerts.model import Alert, AlertState, Notification, NotifyError
 from alerts.notifiers import NOTIFIERS, AlertmanagerConfig, NotifierDeps
 from alerts.notifiers.alertmanager import postable_alerts
 from model import FakeClock, Labels
+from tests.alerts.factories import notification_of
 from tests.helpers import free_port, require
 
 pytestmark = pytest.mark.slow
@@ -100,14 +101,7 @@ def alert(link: str, *, now: float, resolved: bool = False) -> Alert:
 
 
 def group(*alerts: Alert) -> Notification:
-    return Notification(
-        receiver="cluster",
-        group_key='{}:{alertname="LinkDown"}',
-        group_labels=Labels(alertname="LinkDown"),
-        common_labels=common([a.labels for a in alerts]),
-        common_annotations=common([a.annotations for a in alerts]),
-        alerts=alerts,
-    )
+    return notification_of(*alerts, receiver="cluster")
 
 
 def send(urls: list[str], notification: Notification, *, now: float) -> None:

@@ -18,9 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from alerts.model import Alert, AlertState, Notification, NotifyError, common
+from alerts.model import Alert, AlertState, Notification, NotifyError
 from alerts.notifiers import NOTIFIERS, EmailConfig, NotifierDeps
 from model import FakeClock, Labels, Secret
+from tests.alerts.factories import notification_of
 from tests.collectors.probe_support import self_signed
 from tests.helpers import free_port
 
@@ -89,15 +90,7 @@ def alert(name: str, *, resolved: bool = False, **labels: str) -> Alert:
 
 
 def group(*alerts: Alert, group_labels: dict[str, str] | None = None) -> Notification:
-    return Notification(
-        receiver="oncall",
-        group_key='{}:{alertname="LinkDown"}',
-        group_labels=Labels(group_labels or {"alertname": "LinkDown"}),
-        common_labels=common([a.labels for a in alerts]),
-        common_annotations=common([a.annotations for a in alerts]),
-        alerts=alerts,
-        external_url="http://console.example",
-    )
+    return notification_of(*alerts, group_labels=group_labels, external_url="http://console.example")
 
 
 TWO_LINKS = (

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from alerts.model import Alert, AlertState, Notification, NotifyError, common
+from alerts.model import Alert, AlertState, Notification, NotifyError
 from alerts.notifiers import NOTIFIERS, NotifierDeps, WebhookConfig
 from model import FakeClock, Labels, Secret
+from tests.alerts.factories import notification_of
 from tests.collectors.probe_support import self_signed
 from tests.helpers import free_port
 
@@ -105,15 +106,7 @@ RESOLVED = Alert(
 
 
 def group(*alerts: Alert) -> Notification:
-    return Notification(
-        receiver="oncall",
-        group_key='{}:{alertname="LinkDown"}',
-        group_labels=Labels(alertname="LinkDown"),
-        common_labels=common([a.labels for a in alerts]),
-        common_annotations=common([a.annotations for a in alerts]),
-        alerts=alerts,
-        external_url="http://console.example",
-    )
+    return notification_of(*alerts, external_url="http://console.example")
 
 
 def send(config: dict[str, Any], notification: Notification) -> None:

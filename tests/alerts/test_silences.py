@@ -3,7 +3,6 @@ collection and a restart that restores them exactly (real SQLite in tmp_path, a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ T0 = 1_800_000_000.0
 EAST = Labels({"alertname": "DeviceDown", "site": "dc-east", "target": "rtr-east-01"})
 WEST = Labels({"alertname": "DeviceDown", "site": "dc-west", "target": "rtr-west-01"})
 OFFICE = Labels({"alertname": "DeviceDown", "site": "office", "target": "rtr-office-01"})
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[MuteDB]:
-    mutedb = MuteDB(tmp_path / "mute.sqlite3")
-    yield mutedb
-    mutedb.close()
 
 
 def make(
