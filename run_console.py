@@ -44,6 +44,8 @@ from collectors.selfmetrics import keep_recording
 from dashboards import ComponentHealth, HealthReport, api_client, create_server
 from dashboards.api import QueryApi
 from dashboards.api_alerts import AlertsApi
+from dashboards.app import create_dash
+from dashboards.queries import ConsoleData, LiveData
 from dashboards.serve import HttpServer
 from model import Inventory, Sample, SystemClock, Target
 from model.gcfreeze import keep_frozen
@@ -259,6 +261,14 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     def query_api() -> QueryApi:
         return holder["console"].query_api
 
+    def web_data() -> ConsoleData | None:
+        running = holder.get("console")
+        if running is None:
+            return None
+        pipeline = running.alerting.pipeline if running.alerting is not None else None
+        engine = running.query_api.engine
+        return LiveData(settings.inventory, engine, pipeline, running.health, clock, console.timezone, console.language)
+
     def alerts_api() -> AlertsApi | None:
         alerting = holder["console"].alerting if "console" in holder else None
         return AlertsApi(alerting.pipeline, clock) if alerting is not None else None
@@ -271,6 +281,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
         api=query_api,
         alerts=alerts_api,
     )
+    create_dash(app, web_data, default_language=console.language)
     host, port = config.split_listen(listen)
     server = HttpServer(app, host=host, port=port)  # binds now: a busy port fails before anything starts
     try:

@@ -1,0 +1,16 @@
+"""The link page, /link/<name> (being built: issue 7)."""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from dashboards.app import request_language
+from dashboards.i18n import t
+
+dash.register_page(__name__, path_template="/link/<name>", title="Ops Console")
+
+
+def layout(name: str = "", **query: str) -> html.Div:
+    lang = request_language()
+    return html.Div([html.H1(t("link.title", lang, name=name), className="page-title")], className="page page-link")

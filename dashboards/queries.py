@@ -1,0 +1,103 @@
+"""The one way the web console's pages read the console: a read-only facade.
+
+Pages and their callbacks call `current()` to get the `ConsoleData` of the console serving the
+request (set on the Flask app by `dashboards.app.create_dash`), and read through it only:
+the inventory, the alerts with why each was or was not notified, PromQL queries through the
+console's engine, the console's own health, and the settings a page shows (time zone, default
+language). Tests give pages a fake that implements the same protocol.
+
+Actions (acknowledge, silence) are not here: they go through `dashboards/actions.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import flask
+
+from alerts.pipeline import AlertView, Pipeline
+from dashboards.http import HealthReport
+from model import Clock, Inventory
+from store.query.result import QueryResult
+
+__all__ = ["DATA_KEY", "ConsoleData", "LiveData", "QueryEngineLike", "current"]
+
+DATA_KEY = "ops_console.data"
+"""Where `create_dash` keeps the provider of `ConsoleData` in `flask.Flask.extensions`."""
+
+
+class QueryEngineLike(Protocol):
+    def instant(self, expr: str, at: float) -> QueryResult: ...
+
+    def range(self, expr: str, start: float, end: float, step: float) -> QueryResult: ...
+
+
+class ConsoleData(Protocol):
+    """What a page may read. Times are Unix seconds."""
+
+    @property
+    def timezone(self) -> str:
+        """The console's time zone (IANA), for times shown."""
+        ...
+
+    @property
+    def language(self) -> str:
+        """The console's default language ("ja" or "en")."""
+        ...
+
+    def now(self) -> float: ...
+
+    def inventory(self) -> Inventory: ...
+
+    def alerts(self) -> list[AlertView]: ...
+
+    def instant(self, expr: str, at: float | None = None) -> QueryResult:
+        """Raises store.query.result.QueryError for a bad or refused expression."""
+        ...
+
+    def range(self, expr: str, start: float, end: float, step: float) -> QueryResult: ...
+
+    def health(self) -> HealthReport: ...
+
+
+@dataclass(frozen=True)
+class LiveData:
+    """`ConsoleData` over the running console's parts."""
+
+    inventory_: Inventory
+    engine: QueryEngineLike
+    pipeline: Pipeline | None
+    health_: Callable[[], HealthReport]
+    clock: Clock
+    timezone: str = "Asia/Tokyo"
+    language: str = "ja"
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def inventory(self) -> Inventory:
+        return self.inventory_
+
+    def alerts(self) -> list[AlertView]:
+        return self.pipeline.views() if self.pipeline is not None else []
+
+    def instant(self, expr: str, at: float | None = None) -> QueryResult:
+        return self.engine.instant(expr, self.now() if at is None else at)
+
+    def range(self, expr: str, start: float, end: float, step: float) -> QueryResult:
+        return self.engine.range(expr, start, end, step)
+
+    def health(self) -> HealthReport:
+        return self.health_()
+
+
+def current() -> ConsoleData:
+    """The facade of the console serving this request. Raises LookupError outside a request of a
+    console app, or while the console is still starting."""
+    provider: Callable[[], ConsoleData | None] | None = flask.current_app.extensions.get(DATA_KEY)
+    data = provider() if provider is not None else None
+    if data is None:
+        raise LookupError("the console is not serving data (yet)")
+    return data

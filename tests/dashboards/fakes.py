@@ -1,0 +1,56 @@
+"""A fake `ConsoleData` for page, view and callback tests: a small inventory, alerts given by the
+test, queries answered by a real query engine over a real store in tmp_path (or not at all)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from alerts.pipeline import AlertView
+from dashboards.http import ComponentHealth, HealthReport
+from model import Inventory
+from store.query.result import QueryError, QueryResult
+
+T0 = 1_800_000_000.0
+
+
+@dataclass
+class FakeData:
+    """`ConsoleData` with everything set by the test."""
+
+    inventory_: Inventory = field(default_factory=Inventory)
+    alerts_: list[AlertView] = field(default_factory=list)
+    answers: dict[str, QueryResult] = field(default_factory=dict)
+    """Instant and range queries by expression (a missing one raises QueryError)."""
+    health_: HealthReport = field(
+        default_factory=lambda: HealthReport(components={"store": ComponentHealth(ok=True, detail="")})
+    )
+    t: float = T0
+    timezone: str = "Asia/Tokyo"
+    language: str = "ja"
+    calls: list[str] = field(default_factory=list)
+    on_query: Callable[[str], None] | None = None
+
+    def now(self) -> float:
+        return self.t
+
+    def inventory(self) -> Inventory:
+        return self.inventory_
+
+    def alerts(self) -> list[AlertView]:
+        return list(self.alerts_)
+
+    def instant(self, expr: str, at: float | None = None) -> QueryResult:
+        return self._answer(expr)
+
+    def range(self, expr: str, start: float, end: float, step: float) -> QueryResult:
+        return self._answer(expr)
+
+    def health(self) -> HealthReport:
+        return self.health_
+
+    def _answer(self, expr: str) -> QueryResult:
+        self.calls.append(expr)
+        if expr not in self.answers:
+            raise QueryError(f"no answer for {expr} in this test")
+        return self.answers[expr]
