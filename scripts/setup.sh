@@ -48,8 +48,9 @@ if ((with_test)); then
     # prometheus-node-exporter: the real exporter the exporter collector's tests scrape.
     # prometheus: the real Prometheus 2.42 the query engine's differential tests compare against.
     # prometheus-alertmanager: the real Alertmanager 0.25 the Alertmanager notifier's tests send to.
-    # chromium: Debian's browser, driven by Playwright in the web console's browser tests.
-    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus prometheus-alertmanager chromium)
+    # chromium, fonts-noto-cjk: Debian's browser, driven by Playwright in the web console's browser
+    # tests, and the Japanese glyphs its pages and screenshots need.
+    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus prometheus-alertmanager chromium fonts-noto-cjk)
 fi
 
 missing=()
