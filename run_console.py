@@ -42,6 +42,7 @@ from alerts.service import DEFAULT_RECEIVER, Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler, oneshot
 from collectors.selfmetrics import keep_recording
 from dashboards import ComponentHealth, HealthReport, api_client, create_server
+from dashboards.actions import ApiActions, ConsoleActions
 from dashboards.api import QueryApi
 from dashboards.api_alerts import AlertsApi
 from dashboards.app import create_dash
@@ -273,6 +274,10 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
         alerting = holder["console"].alerting if "console" in holder else None
         return AlertsApi(alerting.pipeline, clock) if alerting is not None else None
 
+    def web_actions() -> ConsoleActions | None:
+        api = alerts_api()
+        return ApiActions(api) if api is not None else None
+
     app = create_server(
         metrics=metrics,
         latest=latest,
@@ -281,7 +286,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
         api=query_api,
         alerts=alerts_api,
     )
-    create_dash(app, web_data, default_language=console.language)
+    create_dash(app, web_data, default_language=console.language, actions=web_actions)
     host, port = config.split_listen(listen)
     server = HttpServer(app, host=host, port=port)  # binds now: a busy port fails before anything starts
     try:

@@ -21,6 +21,7 @@ import werkzeug
 from dash import Input, Output, _callback, dcc, html
 
 from dashboards import ids
+from dashboards.actions import ACTIONS_KEY, ConsoleActions
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.queries import DATA_KEY, ConsoleData
 
@@ -41,10 +42,16 @@ def request_language() -> str:
 
 
 def create_dash(
-    server: flask.Flask, data: Callable[[], ConsoleData | None], *, default_language: str = "ja"
+    server: flask.Flask,
+    data: Callable[[], ConsoleData | None],
+    *,
+    default_language: str = "ja",
+    actions: Callable[[], ConsoleActions | None] | None = None,
 ) -> dash.Dash:
-    """Mount the web console on `server`. `data()` gives the facade (None while starting)."""
+    """Mount the web console on `server`. `data()` gives the facade (None while starting);
+    `actions()` the write side (`dashboards.actions`; None, or no `actions`: pages cannot act)."""
     server.extensions[DATA_KEY] = data
+    server.extensions[ACTIONS_KEY] = actions if actions is not None else lambda: None
     server.extensions[DEFAULT_LANGUAGE_KEY] = default_language
     app = dash.Dash(
         __name__,
@@ -78,6 +85,7 @@ def _give_callbacks(server: flask.Flask) -> None:
     if not _REGISTERED and _callback.GLOBAL_CALLBACK_MAP:
         _REGISTERED["map"] = dict(_callback.GLOBAL_CALLBACK_MAP)
         _REGISTERED["list"] = list(_callback.GLOBAL_CALLBACK_LIST)
+        _REGISTERED["scripts"] = list(_callback.GLOBAL_INLINE_SCRIPTS)
     pending = [True]
 
     def put_back() -> None:
@@ -86,6 +94,7 @@ def _give_callbacks(server: flask.Flask) -> None:
             _callback.GLOBAL_CALLBACK_MAP.clear()
             _callback.GLOBAL_CALLBACK_MAP.update(_REGISTERED["map"])
             _callback.GLOBAL_CALLBACK_LIST[:] = _REGISTERED["list"]
+            _callback.GLOBAL_INLINE_SCRIPTS[:] = _REGISTERED["scripts"]  # clientside callbacks' code
 
     server.before_request_funcs.setdefault(None, []).insert(0, put_back)  # before Dash's own setup
 

@@ -1,0 +1,496 @@
+"""dashboards/views/alerts.py: shown states, filters, grouping as routed, mute/ack texts, prefilled
+silence matchers, the action form and what submitting it does (over a recording fake of
+`ConsoleActions`), on real `AlertView`s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from dash import html
+
+from alerts.acks import Acknowledgement
+from alerts.model import Alert, AlertState
+from alerts.pipeline import AlertView, GroupView, Mute, MuteReason
+from dashboards import ids
+from dashboards.actions import ActionError, MaintenanceItem
+from dashboards.views import alerts as v
+from model import Inventory, Labels
+from model.inventory import Device, Link, LinkEnd, Site, System
+
+T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z: 17:00 in Tokyo
+GROUP_DOWN = GroupView('{}:{alertname="DeviceDown"}', "oncall", "notified at 2027-01-15T08:00:30Z", T0 + 30, T0 + 330)
+GROUP_WAN = GroupView(
+    '{}:{alertname="WanLinkDown"}', "netops", "within group_wait until 2027-01-15T08:00:30Z", None, T0 + 30
+)
+INVENTORY = Inventory(
+    sites=(Site("dc-east", "東データセンター"), Site("office-1", "第1事務所")),
+    systems=(System("records", "記録管理システム"),),
+    devices=(
+        Device("rtr-east", "dc-east", "network", "router", "127.0.0.1"),
+        Device("rtr-office", "office-1", "network", "router", "127.0.0.2"),
+    ),
+    links=(Link("east-office-1", LinkEnd("rtr-east", "Gi0/1"), LinkEnd("rtr-office", "Gi0/0")),),
+)
+
+
+def alert(
+    name: str = "DeviceDown",
+    *,
+    state: AlertState = AlertState.FIRING,
+    resolved: bool = False,
+    **labels: str,
+) -> Alert:
+    return Alert(
+        labels=Labels(alertname=name, **labels),
+        annotations=Labels(summary=f"{name} summary", summary_ja=f"{name} 概要"),
+        state=state,
+        active_at=T0 - 60,
+        value=0.0,
+        fired_at=None if state is AlertState.PENDING else T0,
+        resolved_at=T0 + 600 if resolved else None,
+    )
+
+
+def view(
+    a: Alert,
+    *mutes: Mute,
+    groups: tuple[GroupView, ...] = (GROUP_DOWN,),
+    ack: Acknowledgement | None = None,
+    flapping: bool = False,
+) -> AlertView:
+    return AlertView(alert=a, mutes=mutes, groups=groups, acknowledgement=ack, flapping=flapping)
+
+
+SILENCED = Mute(MuteReason.SILENCED, "silenced by #s1 (yamada: disk swap)", "s1")
+ACKED = Mute(MuteReason.ACKNOWLEDGED, "acknowledged by tanaka: on it", "tanaka")
+SRV = view(alert(severity="critical", site="dc-east", system="records", target="srv-0"))
+PENDING = view(alert(state=AlertState.PENDING, severity="warning", site="dc-east", target="srv-1"), groups=())
+WAN = view(alert("WanLinkDown", severity="critical", link="east-office-1"), groups=(GROUP_WAN,))
+QUIET = view(alert(severity="critical", site="office-1", system="records", target="srv-2"), SILENCED, ACKED)
+
+
+# -- states and order -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("alert_view", "shown"),
+    [
+        (SRV, v.Shown.FIRING),
+        (PENDING, v.Shown.PENDING),
+        (view(alert(resolved=True), SILENCED), v.Shown.RESOLVED),
+        (QUIET, v.Shown.SILENCED),
+        (view(alert(), ACKED), v.Shown.ACKNOWLEDGED),
+        (view(alert(), Mute(MuteReason.INHIBITED, 'inhibited by {scope="console"}')), v.Shown.SUPPRESSED),
+        (view(alert(), Mute(MuteReason.SUPPRESSED, "suppressed by DeviceDown rtr-east", "fp")), v.Shown.SUPPRESSED),
+        (view(alert(), Mute(MuteReason.MAINTENANCE, "in maintenance w (o: r)", "w")), v.Shown.MAINTENANCE),
+        (view(alert(), Mute(MuteReason.FLAPPING, "flapping since ..."), flapping=True), v.Shown.FIRING),
+    ],
+)
+def test_an_alert_shows_its_first_mute_else_pending_or_firing(alert_view: AlertView, shown: v.Shown) -> None:
+    assert v.shown_state(alert_view) is shown
+
+
+def test_alerts_sort_critical_first_then_by_shown_state_and_name() -> None:
+    assert v.sort_views([PENDING, QUIET, WAN, SRV]) == [SRV, WAN, QUIET, PENDING]
+
+
+# -- filters --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filters", "kept"),
+    [
+        (v.Filters(), [SRV, PENDING, WAN, QUIET]),
+        (v.Filters(site="dc-east"), [SRV, PENDING, WAN]),
+        (v.Filters(site="office-1"), [WAN, QUIET]),
+        (v.Filters(system="records"), [SRV, QUIET]),
+        (v.Filters(severity="warning"), [PENDING]),
+        (v.Filters(state="silenced"), [QUIET]),
+        (v.Filters(state="firing", severity="critical", site="dc-east"), [SRV, WAN]),
+        (v.Filters(text="  DISK swap "), [QUIET]),
+        (v.Filters(text="east-office"), [WAN]),
+        (v.Filters(text="srv-1"), [PENDING]),
+        (v.Filters(site="", system=None, text=""), [SRV, PENDING, WAN, QUIET]),
+    ],
+)
+def test_filters_keep_the_alerts_matching_every_set_filter(filters: v.Filters, kept: list[AlertView]) -> None:
+    assert v.filter_views([SRV, PENDING, WAN, QUIET], filters, INVENTORY) == kept
+
+
+def test_a_link_alert_concerns_the_sites_of_both_link_ends() -> None:
+    assert v.alert_sites(WAN, INVENTORY) == frozenset({"dc-east", "office-1"})
+    assert v.alert_sites(WAN, Inventory()) == frozenset()
+    assert v.alert_sites(SRV, INVENTORY) == frozenset({"dc-east"})
+
+
+def test_filter_options_list_the_inventory_then_values_only_alerts_carry() -> None:
+    stray = view(alert(severity="info", site="dc-west", system="pension", target="x"))
+    options = v.filter_options([SRV, stray], INVENTORY, "ja")
+
+    assert options["site"] == [
+        {"label": "東データセンター", "value": "dc-east"},
+        {"label": "第1事務所", "value": "office-1"},
+        {"label": "dc-west", "value": "dc-west"},
+    ]
+    assert options["system"] == [
+        {"label": "記録管理システム", "value": "records"},
+        {"label": "pension", "value": "pension"},
+    ]
+    assert options["severity"] == [
+        {"label": "重大", "value": "critical"},
+        {"label": "info", "value": "info"},
+        {"label": "警告", "value": "warning"},
+    ]
+    assert [o["label"] for o in options["state"]] == [
+        "発生中",
+        "保留中",
+        "確認済み",
+        "抑止中",
+        "保守中",
+        "抑制",
+        "復旧",
+    ]
+
+
+# -- grouping and texts ---------------------------------------------------------------------------
+
+
+def test_grouping_follows_the_routes_in_order_of_first_alert_with_unrouted_alerts_apart() -> None:
+    both = view(alert(target="srv-9"), groups=(GROUP_DOWN, GROUP_WAN))
+
+    assert v.by_group([SRV, PENDING, WAN, both]) == [
+        v.Group(GROUP_DOWN.group_key, "oncall", GROUP_DOWN.status, (SRV, both)),
+        v.Group("", "", "", (PENDING,)),
+        v.Group(GROUP_WAN.group_key, "netops", GROUP_WAN.status, (WAN, both)),
+    ]
+
+
+def test_the_silence_form_is_prefilled_with_an_equality_matcher_per_label_quoted() -> None:
+    odd = view(alert(target='sw "core" \\1'))
+
+    assert v.prefilled_matchers(SRV) == (
+        'alertname="DeviceDown"\nseverity="critical"\nsite="dc-east"\nsystem="records"\ntarget="srv-0"'
+    )
+    assert v.prefilled_matchers(odd) == 'alertname="DeviceDown"\ntarget="sw \\"core\\" \\\\1"'
+    assert v.matchers_from_text(' a="b"\n\n  c=~"d.*"  \n') == ['a="b"', 'c=~"d.*"']
+
+
+def test_mute_lines_name_the_reason_in_the_language_and_keep_the_pipelines_detail() -> None:
+    assert v.mute_lines(QUIET, "ja") == [
+        ("抑止（サイレンス）", "silenced by #s1 (yamada: disk swap)"),
+        ("確認済み", "acknowledged by tanaka: on it"),
+    ]
+    assert v.mute_lines(QUIET, "en")[0] == ("Silenced", "silenced by #s1 (yamada: disk swap)")
+    assert v.mute_lines(SRV, "ja") == []
+
+
+def test_the_acknowledgement_says_who_when_until_when_and_why() -> None:
+    fp = SRV.alert.fingerprint
+    until = view(SRV.alert, ack=Acknowledgement(fp, "tanaka", "交換中", T0 + 31, T0 + 4 * 3600 + 31))
+    open_ended = view(SRV.alert, ack=Acknowledgement(fp, "tanaka", "", T0))
+
+    assert (
+        v.ack_text(until, "ja", "Asia/Tokyo")
+        == "tanaka が確認（2027年1月15日 17:00）、2027年1月15日 21:00 まで: 交換中"
+    )
+    assert (
+        v.ack_text(until, "en", "UTC") == "Acknowledged by tanaka at 15 Jan 2027 08:00, until 15 Jan 2027 12:00: 交換中"
+    )
+    assert v.ack_text(open_ended, "en", "Asia/Tokyo") == "Acknowledged by tanaka at 15 Jan 2027 17:00"
+    assert v.ack_text(SRV, "ja", "Asia/Tokyo") == ""
+
+
+def test_an_alert_links_to_its_device_and_link_pages() -> None:
+    both = view(alert(target="rtr/1", link="east office"))
+
+    assert v.entity_links(SRV) == [("srv-0", "/device/srv-0")]
+    assert v.entity_links(WAN) == [("east-office-1", "/link/east-office-1")]
+    assert v.entity_links(both) == [("rtr/1", "/device/rtr%2F1"), ("east office", "/link/east%20office")]
+
+
+def test_row_actions_offer_what_applies_to_the_alerts_state() -> None:
+    fp = QUIET.alert.fingerprint
+    acked = view(QUIET.alert, SILENCED, ack=Acknowledgement(fp, "tanaka", "", T0))
+
+    assert v.row_actions(SRV) == [("ack", SRV.alert.fingerprint), ("silence", SRV.alert.fingerprint)]
+    assert v.row_actions(PENDING) == [("silence", PENDING.alert.fingerprint)]
+    assert v.row_actions(acked) == [("unack", fp), ("silence", fp), ("expire", "s1")]
+    assert v.row_actions(view(alert(resolved=True), SILENCED)) == [("expire", "s1")]
+
+
+# -- the form -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("triggered", "clicked", "pending"),
+    [
+        ({"type": ids.ALERTS_ACTION, "action": "ack", "ref": "fp1"}, True, {"action": "ack", "ref": "fp1"}),
+        ({"type": ids.ALERTS_ACTION, "action": "ack", "ref": "fp1"}, False, v.UNCHANGED),  # a table refresh
+        ({"type": ids.ALERTS_ACTION, "action": "reboot", "ref": "fp1"}, True, v.UNCHANGED),
+        (ids.ALERTS_CANCEL, True, None),
+        (ids.ALERTS_DONE, True, None),
+        (None, False, v.UNCHANGED),
+    ],
+)
+def test_only_a_real_click_chooses_an_action_and_cancel_or_success_closes_it(
+    triggered: object, clicked: bool, pending: object
+) -> None:
+    assert v.chosen(triggered, clicked) == pending
+
+
+def test_the_silence_form_opens_with_the_alerts_matchers_and_the_default_duration() -> None:
+    form = v.form_state({"action": "silence", "ref": SRV.alert.fingerprint}, [PENDING, SRV], "ja")
+
+    assert form.outputs() == (
+        "alerts-form",
+        "抑止（サイレンス）: DeviceDown srv-0",
+        "hidden",
+        "alerts-field",
+        v.prefilled_matchers(SRV),
+        "alerts-field",
+        "抑止する期間（例: 2h）",
+        "2h",
+        "alerts-field",
+        "",
+    )
+
+
+def test_the_acknowledge_form_asks_for_comment_and_optional_expiry_only() -> None:
+    form = v.form_state({"action": "ack", "ref": SRV.alert.fingerprint}, [SRV], "en")
+
+    assert form == v.FormState(
+        title="Acknowledge DeviceDown srv-0",
+        comment=True,
+        duration=True,
+        duration_label="Expires in (optional, e.g. 4h)",
+    )
+
+
+def test_the_form_stays_closed_for_no_action_and_closes_for_an_alert_gone() -> None:
+    closed = (
+        "alerts-form hidden",
+        "",
+        "hidden",
+        "alerts-field hidden",
+        "",
+        "alerts-field hidden",
+        "",
+        "",
+        "alerts-field hidden",
+        "",
+    )
+
+    assert v.form_state(None, [SRV], "ja").outputs() == closed
+    assert v.form_state({"action": "ack", "ref": "gone"}, [SRV], "ja") == v.FormState()
+    assert v.form_state({"action": "expire", "ref": "s1"}, [], "en").title == "Expire silence #s1"
+
+
+@dataclass
+class RecordingActions:
+    """`ConsoleActions` that records each call and refuses with `refuse` when set."""
+
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    refuse: str = ""
+
+    def _do(self, name: str, *args: Any) -> None:
+        if self.refuse:
+            raise ActionError(self.refuse)
+        self.calls.append((name, args))
+
+    def acknowledge(self, fingerprint: str, *, by: str, comment: str, expires_in: float | None) -> None:
+        self._do("acknowledge", fingerprint, by, comment, expires_in)
+
+    def unacknowledge(self, fingerprint: str, *, by: str) -> None:
+        self._do("unacknowledge", fingerprint, by)
+
+    def silence(self, matchers: Sequence[str], *, duration: float, by: str, comment: str) -> str:
+        self._do("silence", list(matchers), duration, by, comment)
+        return "s7"
+
+    def expire_silence(self, silence_id: str) -> None:
+        self._do("expire_silence", silence_id)
+
+    def maintenance(self) -> list[MaintenanceItem]:
+        return []
+
+    def create_maintenance(self, window: Mapping[str, Any], *, by: str) -> None:
+        self._do("create_maintenance", dict(window), by)
+
+    def delete_maintenance(self, name: str) -> None:
+        self._do("delete_maintenance", name)
+
+
+def test_submitting_an_acknowledgement_passes_who_why_and_the_expiry_in_seconds() -> None:
+    actions = RecordingActions()
+    typed = v.FormInput(actor=" yamada ", comment=" 交換中 ", duration="4h")
+
+    outcome = v.perform(actions, {"action": "ack", "ref": "fp1"}, typed, "ja", "Asia/Tokyo")
+
+    assert outcome == v.Outcome(True, "確認しました")
+    assert outcome.css == "alerts-message alerts-message-ok"
+    assert actions.calls == [("acknowledge", ("fp1", "yamada", "交換中", 14400.0))]
+
+
+def test_submitting_a_silence_sends_the_typed_matchers_and_reports_its_id() -> None:
+    actions = RecordingActions()
+    typed = v.FormInput(
+        actor="yamada", comment="disk swap", duration="90m", matchers='target="srv-0"\n\nsite="dc-east"\n'
+    )
+
+    outcome = v.perform(actions, {"action": "silence", "ref": "fp1"}, typed, "en", "Asia/Tokyo")
+
+    assert outcome == v.Outcome(True, "Silence #s7 created")
+    assert actions.calls == [("silence", (['target="srv-0"', 'site="dc-east"'], 5400.0, "yamada", "disk swap"))]
+
+
+def test_submitting_a_maintenance_window_builds_a_one_off_window_in_the_consoles_zone() -> None:
+    actions = RecordingActions()
+    typed = v.FormInput(
+        actor="sato",
+        comment="ディスク交換",
+        matchers='target="srv-0"',
+        window_name=" srv-0-disk ",
+        window_start="2027-01-16 02:00",
+        window_end="2027-01-16 05:00",
+    )
+
+    outcome = v.perform(actions, {"action": "create-maintenance", "ref": ""}, typed, "ja", "Asia/Tokyo")
+
+    assert outcome == v.Outcome(True, "保守期間 srv-0-disk を追加しました")
+    window = {
+        "name": "srv-0-disk",
+        "matchers": ['target="srv-0"'],
+        "owner": "sato",
+        "reason": "ディスク交換",
+        "location": "Asia/Tokyo",
+        "schedule": {"once": {"start": "2027-01-16 02:00", "end": "2027-01-16 05:00"}},
+    }
+    assert actions.calls == [("create_maintenance", (window, "sato"))]
+
+
+@pytest.mark.parametrize(
+    ("pending", "typed", "message"),
+    [
+        ({"action": "ack", "ref": "fp1"}, v.FormInput(actor="  "), "操作者名を入力してください"),
+        (None, v.FormInput(actor="yamada"), "操作が選ばれていません"),
+        (
+            {"action": "ack", "ref": "fp1"},
+            v.FormInput(actor="yamada", duration="soon"),
+            '実行できませんでした: duration: "soon" is not a duration',
+        ),
+        (
+            {"action": "silence", "ref": "fp1"},
+            v.FormInput(actor="yamada", duration=""),
+            "実行できませんでした: duration: a duration such as 2h is required",
+        ),
+    ],
+)
+def test_nothing_is_done_without_a_name_an_action_or_a_valid_duration(
+    pending: object, typed: v.FormInput, message: str
+) -> None:
+    actions = RecordingActions()
+
+    outcome = v.perform(actions, pending, typed, "ja", "Asia/Tokyo")
+
+    assert outcome == v.Outcome(False, message)
+    assert outcome.css == "alerts-message alerts-message-error"
+    assert actions.calls == []
+
+
+def test_a_refusal_shows_the_consoles_reason_and_no_actions_says_alerting_is_down() -> None:
+    refusing = RecordingActions(refuse="no firing alert has fingerprint fp1")
+    typed = v.FormInput(actor="yamada")
+
+    assert v.perform(refusing, {"action": "unack", "ref": "fp1"}, typed, "en", "UTC") == v.Outcome(
+        False, "Refused: no firing alert has fingerprint fp1"
+    )
+    assert v.perform(None, {"action": "expire", "ref": "s1"}, typed, "en", "UTC") == v.Outcome(
+        False, "Alerting is not running: no action is possible"
+    )
+
+
+# -- components -----------------------------------------------------------------------------------
+
+
+def texts(component: Any) -> list[str]:
+    """Every string in a component tree, depth first."""
+    if isinstance(component, str):
+        return [component]
+    children = getattr(component, "children", None)
+    if children is None:
+        return []
+    if isinstance(children, list | tuple):
+        return [text for child in children for text in texts(child)]
+    return texts(children)
+
+
+def test_the_page_parts_count_the_alerts_shown_and_say_when_alerting_is_down() -> None:
+    table, count, windows = v.alerts_page(
+        [SRV, QUIET, PENDING], INVENTORY, v.Filters(site="dc-east"), None, "ja", "Asia/Tokyo", grouped=True
+    )
+
+    assert count == "3 件中 2 件を表示"
+    assert texts(windows) == ["アラート処理が動作していないため操作できません"]
+    assert [t for t in texts(table) if t in (GROUP_DOWN.group_key, "通知グループ未割当（保留中など）")] == [
+        GROUP_DOWN.group_key,
+        "通知グループ未割当（保留中など）",
+    ]
+
+
+def test_a_row_shows_state_severity_summary_in_the_language_links_and_reasons() -> None:
+    table = v.alerts_table([QUIET], "ja", "Asia/Tokyo", grouped=False)
+    assert texts(table) == [
+        *["状態", "重要度", "アラート", "対象", "発生時刻", "通知されない理由", "確認", "操作"],
+        *["抑止中", "重大", "DeviceDown", "DeviceDown 概要", "srv-2", "2027年1月15日 17:00"],
+        *[
+            "抑止（サイレンス）",
+            " ",
+            "silenced by #s1 (yamada: disk swap)",
+            "確認済み",
+            " ",
+            "acknowledged by tanaka: on it",
+        ],
+        *["", "確認", "抑止", "抑止解除"],
+    ]
+    assert isinstance(table, html.Div)
+
+
+def test_only_windows_created_in_the_console_can_be_deleted_from_the_list() -> None:
+    items = [
+        MaintenanceItem(
+            "core",
+            "config",
+            "netops",
+            "fw",
+            ('site="dc-east"',),
+            "daily start=02:00 duration=1h",
+            "UTC",
+            False,
+            T0 + 3600,
+            "",
+        ),
+        MaintenanceItem(
+            "disk", "api", "sato", "disk", ('target="srv-0"',), "once start=x end=y", "Asia/Tokyo", True, None, "sato"
+        ),
+    ]
+
+    listed = texts(v.maintenance_table(items, "en", "UTC"))
+
+    assert listed[8:] == [
+        *["core", 'site="dc-east"', "daily start=02:00 duration=1h (UTC)", "netops", "fw"],
+        *["Not active (next change 15 Jan 2027 09:00)", "Config file"],
+        *[
+            "disk",
+            'target="srv-0"',
+            "once start=x end=y (Asia/Tokyo)",
+            "sato",
+            "disk",
+            "Active",
+            "Console / API",
+            "Delete",
+        ],
+    ]
+    assert texts(v.maintenance_table([], "ja", "UTC")) == ["保守期間はありません"]
