@@ -179,7 +179,12 @@ def test_second_cycle_gives_the_rate_of_loopback_traffic(agent: Agent) -> None:
         second = await scheduler.run_once_all()
         return first, second, sent, time.monotonic() - started
 
-    first, second, sent, span = run_scheduled(same_device_three_ways(agent), two_cycles)
+    # Other tests' traffic on lo (browser tests load megabytes) can push a reading above lo's 10 Mbit/s
+    # speed, which the collector rightly rejects (no rate); such a measurement is taken again.
+    for _ in range(3):
+        first, second, sent, span = run_scheduled(same_device_three_ways(agent), two_cycles)
+        if all(lo_value(samples, "interface_in_bits_per_second") is not None for samples in by_target(second).values()):
+            break
 
     assert sent == payload
     assert up_by_target(second) == {"v2c": 1.0, "sha-aes128": 1.0, "sha256-aes256": 1.0}
