@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import enum
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -49,6 +48,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from alerts.acks import Acknowledgement, Acks
 from alerts.delivery import Delivery
+from alerts.explain import AlertView, GroupPhase, GroupView, Mute, MuteReason, RouteMute
 from alerts.flapping import FlapChange, FlapDetector
 from alerts.maintenance import Maintenances
 from alerts.model import Alert, Notification, common
@@ -58,7 +58,7 @@ from alerts.suppression import Cut, Topology
 from alerts.timeintervals import TimeInterval
 from model import Clock, Labels
 
-__all__ = ["AlertView", "GroupView", "Mute", "MuteReason", "Pipeline"]
+__all__ = ["AlertView", "GroupPhase", "GroupView", "Mute", "MuteReason", "Pipeline", "RouteMute"]
 
 log = logging.getLogger(__name__)
 
@@ -68,52 +68,6 @@ the escalating groups' alerts)."""
 
 BEHIND_LISTED = 20
 """How many devices a cutting alert's `behind` annotation names before "and N more"."""
-
-
-class MuteReason(enum.Enum):
-    SUPPRESSED = "suppressed"
-    INHIBITED = "inhibited"
-    SILENCED = "silenced"
-    MAINTENANCE = "maintenance"
-    ACKNOWLEDGED = "acknowledged"
-    FLAPPING = "flapping"
-
-
-@dataclass(frozen=True, slots=True)
-class Mute:
-    """One reason an alert is not notified; `detail` is the sentence the API and the UI show."""
-
-    reason: MuteReason
-    detail: str
-    ref: str = ""
-    """What mutes it: a silence id, an alert fingerprint, a window name, a user."""
-
-
-@dataclass(frozen=True, slots=True)
-class GroupView:
-    """An alert's place in one aggregation group: where it goes and when."""
-
-    group_key: str
-    receiver: str
-    status: str
-    """"within group_wait until <t>", "notified at <t>, next check at <t>", "muted on this route"."""
-    last_notified: float | None
-    next_flush: float
-    route_muted: str = ""
-    """Why the route sends nothing now (mute_time_intervals / active_time_intervals), or ""."""
-
-
-@dataclass(frozen=True, slots=True)
-class AlertView:
-    """One alert as the API shows it."""
-
-    alert: Alert
-    mutes: tuple[Mute, ...]
-    groups: tuple[GroupView, ...]
-    acknowledgement: Acknowledgement | None
-    flapping: bool
-    behind: tuple[str, ...] = ()
-    """Fingerprints of the alerts this one suppresses (it cuts their nodes off)."""
 
 
 @dataclass(slots=True)
@@ -412,12 +366,14 @@ class Pipeline:
             causes = moment.cut.suppressed_by(alert.labels)
             if causes:
                 names = ", ".join(_describe(c) for c in causes)
-                found.append(Mute(MuteReason.SUPPRESSED, f"suppressed by {names}", causes[0].fingerprint))
+                args = (("source", names),)
+                found.append(Mute(MuteReason.SUPPRESSED, f"suppressed by {names}", causes[0].fingerprint, args))
                 if not all_reasons:
                     return found
         source = moment.inhibitions.inhibitor(alert.labels) if self._rules else None
         if source is not None:
-            found.append(Mute(MuteReason.INHIBITED, f"inhibited by {_describe_labels(source)}"))
+            names = _describe_labels(source)
+            found.append(Mute(MuteReason.INHIBITED, f"inhibited by {names}", args=(("source", names),)))
             if not all_reasons:
                 return found
         silence = self.silences.silencing(alert.labels, t) if self.silences is not None else None
@@ -427,6 +383,7 @@ class Pipeline:
                     MuteReason.SILENCED,
                     f"silenced by #{silence.id} ({silence.created_by}: {silence.comment})",
                     silence.id,
+                    (("id", silence.id), ("by", silence.created_by), ("comment", silence.comment)),
                 )
             )
             if not all_reasons:
@@ -438,6 +395,7 @@ class Pipeline:
                     MuteReason.MAINTENANCE,
                     f"in maintenance {window.name} ({window.owner}: {window.reason})",
                     window.name,
+                    (("name", window.name), ("owner", window.owner), ("reason", window.reason)),
                 )
             )
             if not all_reasons:
@@ -445,24 +403,35 @@ class Pipeline:
         ack = self.acks.active(fp, t) if self.acks is not None and not alert.resolved else None
         if ack is not None:
             until = f" until {_iso(ack.expires_at)}" if ack.expires_at is not None else ""
-            found.append(Mute(MuteReason.ACKNOWLEDGED, f"acknowledged by {ack.by}{until}: {ack.comment}", ack.by))
+            expiry = (("until", _iso(ack.expires_at)),) if ack.expires_at is not None else ()
+            args = (("by", ack.by), *expiry, ("comment", ack.comment))
+            found.append(Mute(MuteReason.ACKNOWLEDGED, f"acknowledged by {ack.by}{until}: {ack.comment}", ack.by, args))
             if not all_reasons:
                 return found
         if self.flaps is not None and self.flaps.is_flapping(fp, t):
             since = self.flaps.started_flapping(fp)
-            found.append(Mute(MuteReason.FLAPPING, f"flapping since {_iso(since)}: notified once as flapping"))
+            detail = f"flapping since {_iso(since)}: notified once as flapping"
+            found.append(Mute(MuteReason.FLAPPING, detail, args=(("since", _iso(since)),)))
         return found
 
     def _route_muted(self, route: Route, t: float) -> str:
+        mute, names = self._route_mute(route, t)
+        if mute is RouteMute.MUTED:
+            return f"route muted by time interval {names[0]}"
+        if mute is RouteMute.INACTIVE:
+            return "route outside its active time intervals " + ", ".join(names)
+        return ""
+
+    def _route_mute(self, route: Route, t: float) -> tuple[RouteMute | None, tuple[str, ...]]:
         for name in route.mute_time_intervals:
             interval = self._intervals.get(name)
             if interval is not None and interval.active(t):
-                return f"route muted by time interval {name}"
+                return RouteMute.MUTED, (name,)
         if route.active_time_intervals and not any(
             self._intervals[n].active(t) for n in route.active_time_intervals if n in self._intervals
         ):
-            return "route outside its active time intervals " + ", ".join(route.active_time_intervals)
-        return ""
+            return RouteMute.INACTIVE, tuple(route.active_time_intervals)
+        return None, ()
 
     def _with_behind(self, alert: Alert, moment: _Moment) -> Alert:
         """A cutting alert with the `behind` annotation: the devices it cuts off."""
@@ -523,15 +492,27 @@ class Pipeline:
         last = self.delivery.last_sent(receiver, group.key)
         ids = self.delivery.integration_ids(receiver)
         entry = self.delivery.entry(receiver, ids[0], group.key) if ids else None
+        repeat: float | None = None
         if not group.flushed:
-            status = f"within group_wait until {_iso(group.next_flush)}"
+            phase, status = GroupPhase.GROUP_WAIT, f"within group_wait until {_iso(group.next_flush)}"
         elif last is None:
-            status = f"not notified yet; next check at {_iso(group.next_flush)}"
+            phase, status = GroupPhase.WAITING, f"not notified yet; next check at {_iso(group.next_flush)}"
         else:
             repeat = (entry.at if entry is not None else last) + group.route.repeat_interval
+            phase = GroupPhase.NOTIFIED
             status = f"notified at {_iso(last)}; repeat due at {_iso(repeat)}, next check at {_iso(group.next_flush)}"
+        route_mute, intervals = self._route_mute(group.route, t)
         return GroupView(
-            group.key, group.route.receiver, status, last, group.next_flush, self._route_muted(group.route, t)
+            group.key,
+            group.route.receiver,
+            status,
+            last,
+            group.next_flush,
+            self._route_muted(group.route, t),
+            phase=phase,
+            repeat_due=repeat,
+            route_mute=route_mute,
+            route_mute_intervals=intervals,
         )
 
     def firing(self) -> dict[str, Alert]:

@@ -3,9 +3,10 @@ acknowledgements, maintenance windows and the notification queue.
 
     GET    /api/v1/alerts                    every alert held (pending, firing, or resolved within
                                              15 min), Prometheus' /api/v1/alerts shape plus
-                                             fingerprint, firedAt, resolvedAt, lastEvaluation, mutes,
-                                             acknowledgement, flapping, groups (receiver, status, last
-                                             and next notification), behind
+                                             fingerprint, firedAt, resolvedAt, lastEvaluation, mutes
+                                             (reason, detail, ref, args), acknowledgement, flapping,
+                                             groups (receiver, status, phase, last and next
+                                             notification, repeat due), behind
     POST   /api/v1/alerts/<fp>/ack           {"by", "comment", "expiresIn" (duration or seconds, optional)}
     DELETE /api/v1/alerts/<fp>/ack?by=USER   un-acknowledge
     GET    /api/v1/silences                  every silence (Alertmanager's v2 silence shape)
@@ -38,11 +39,12 @@ import flask
 from pydantic import ValidationError
 
 from alerts.acks import Acknowledgement
+from alerts.explain import AlertView
 from alerts.maintenance import MaintenanceRecord, MaintenanceWindow
 from alerts.matchers import Matcher, parse_matcher, quote
 from alerts.mutedb import NotFound
 from alerts.outbox import OutboxRow
-from alerts.pipeline import AlertView, Pipeline
+from alerts.pipeline import Pipeline
 from alerts.silences import Silence
 from config.durations import parse_duration
 from config.problems import Finding, findings_from, format_path
@@ -198,7 +200,9 @@ def alert_json(view: AlertView) -> dict[str, Any]:
         "lastEvaluation": rfc3339(alert.last_evaluated),
         "value": _value(alert.value),
         "notified": alert.fired_at is not None and not view.mutes,
-        "mutes": [{"reason": m.reason.value, "detail": m.detail, "ref": m.ref} for m in view.mutes],
+        "mutes": [
+            {"reason": m.reason.value, "detail": m.detail, "ref": m.ref, "args": dict(m.args)} for m in view.mutes
+        ],
         "acknowledgement": ack_json(view.acknowledgement) if view.acknowledgement is not None else None,
         "flapping": view.flapping,
         "groups": [
@@ -206,8 +210,10 @@ def alert_json(view: AlertView) -> dict[str, Any]:
                 "groupKey": g.group_key,
                 "receiver": g.receiver,
                 "status": g.status,
+                "phase": g.phase.value,
                 "lastNotified": rfc3339(g.last_notified),
                 "nextFlush": rfc3339(g.next_flush),
+                "repeatDue": rfc3339(g.repeat_due),
                 "routeMuted": g.route_muted,
             }
             for g in view.groups

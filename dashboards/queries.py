@@ -17,7 +17,8 @@ from typing import Protocol
 
 import flask
 
-from alerts.pipeline import AlertView, Pipeline
+from alerts.explain import AlertView
+from alerts.pipeline import Pipeline
 from dashboards.http import HealthReport
 from model import Clock, Inventory
 from store.query.result import QueryResult

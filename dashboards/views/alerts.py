@@ -10,6 +10,7 @@ first reason the pipeline applies (`AlertView.mutes[0]`); every reason is listed
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ from urllib.parse import quote as url_quote
 
 from dash import dcc, html
 
+from alerts.explain import AlertView, GroupView, Mute, MuteReason
 from alerts.matchers import quote
 from alerts.model import AlertState
-from alerts.pipeline import AlertView, MuteReason
 from config.durations import parse_duration
 from dashboards import ids
 from dashboards.actions import ActionError, ConsoleActions, MaintenanceItem
@@ -41,10 +42,14 @@ __all__ = [
     "chosen",
     "filter_views",
     "form_state",
+    "group_status",
     "maintenance_table",
     "matchers_from_text",
+    "mute_lines",
+    "mute_text",
     "perform",
     "prefilled_matchers",
+    "route_mute_text",
     "row_actions",
     "shown_state",
     "sort_views",
@@ -191,24 +196,53 @@ def filter_options(views: Iterable[AlertView], inventory: Inventory, lang: str) 
 
 @dataclass(frozen=True)
 class Group:
-    """Alerts of one aggregation group; `key` "" holds the alerts not (yet) routed (pending ones)."""
+    """Alerts of one aggregation group; `key` "" holds the alerts not (yet) routed (pending ones),
+    with no `route` (the pipeline's view of the group, from its first alert)."""
 
     key: str
     receiver: str
-    status: str
+    route: GroupView | None
     views: tuple[AlertView, ...]
 
 
 def by_group(views: Iterable[AlertView]) -> list[Group]:
     """The views by aggregation group, groups in order of their first alert; an alert routed to
     several receivers is in each of its groups."""
-    found: dict[str, tuple[str, str, list[AlertView]]] = {}
+    found: dict[str, tuple[GroupView | None, list[AlertView]]] = {}
     for view in views:
         for group in view.groups or ():
-            found.setdefault(group.group_key, (group.receiver, group.status, []))[2].append(view)
+            found.setdefault(group.group_key, (group, []))[1].append(view)
         if not view.groups:
-            found.setdefault("", ("", "", []))[2].append(view)
-    return [Group(key, receiver, status, tuple(members)) for key, (receiver, status, members) in found.items()]
+            found.setdefault("", (None, []))[1].append(view)
+    return [
+        Group(key, route.receiver if route is not None else "", route, tuple(members))
+        for key, (route, members) in found.items()
+    ]
+
+
+def group_status(group: GroupView, lang: str, tz: str) -> str:
+    """Where the group is in `lang`: waiting out group_wait, not notified yet, or notified and when
+    it repeats; times (with seconds: group_wait is counted in them) in `tz`."""
+    return t(
+        f"alerts.group.{group.phase.value}",
+        lang,
+        until=format_time(group.next_flush, lang, tz, seconds=True),
+        next=format_time(group.next_flush, lang, tz, seconds=True),
+        at=_time_or_dash(group.last_notified, lang, tz),
+        repeat=_time_or_dash(group.repeat_due, lang, tz),
+    )
+
+
+def route_mute_text(group: GroupView, lang: str) -> str:
+    """Why the group's route sends nothing now, in `lang`; "" when it sends."""
+    if group.route_mute is None:
+        return ""
+    intervals = ", ".join(group.route_mute_intervals)
+    return t(f"alerts.group.route.{group.route_mute.value}", lang, intervals=intervals)
+
+
+def _time_or_dash(ts: float | None, lang: str, tz: str) -> str:
+    return "-" if ts is None else format_time(ts, lang, tz, seconds=True)
 
 
 def prefilled_matchers(view: AlertView) -> str:
@@ -221,9 +255,37 @@ def matchers_from_text(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def mute_lines(view: AlertView, lang: str) -> list[tuple[str, str]]:
-    """(reason in `lang`, the pipeline's detail) for every reason the alert is not notified."""
-    return [(t(f"alerts.mute.{m.reason.value}", lang), m.detail) for m in view.mutes]
+def mute_lines(view: AlertView, lang: str, tz: str) -> list[tuple[str, str]]:
+    """(reason, what mutes it) in `lang` for every reason the alert is not notified."""
+    return [(t(f"alerts.mute.{m.reason.value}", lang), mute_text(m, lang, tz)) for m in view.mutes]
+
+
+_MUTE_TIMES = ("until", "since")
+"""`Mute.args` that are times (`2027-01-15T10:00:31Z`), shown as `format_time` writes them."""
+
+
+def mute_text(mute: Mute, lang: str, tz: str) -> str:
+    """The sentence of catalog key `mute.<reason>` (`mute.acknowledged_until` with an expiry)
+    filled with the mute's `args`, times in `tz`. An acknowledgement's comment follows after ": "
+    when there is one, as in `ack_text`. A field the mute lacks is left empty."""
+    args = dict(mute.args)
+    values = {name: "" for name in ("id", "by", "comment", "name", "owner", "reason", "source", *_MUTE_TIMES)}
+    values.update(args)
+    for name in _MUTE_TIMES:
+        values[name] = _iso_time(values[name], lang, tz)
+    if mute.reason is not MuteReason.ACKNOWLEDGED:
+        return t(f"mute.{mute.reason.value}", lang, **values)
+    text = t("mute.acknowledged_until" if "until" in args else "mute.acknowledged", lang, **values)
+    return f"{text}: {values['comment']}" if values["comment"] else text
+
+
+def _iso_time(text: str, lang: str, tz: str) -> str:
+    """`2027-01-15T10:00:31Z` (the pipeline's form) in `lang` and `tz`; anything else as it is."""
+    try:
+        when = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return text
+    return format_time(when.timestamp(), lang, tz)
 
 
 def ack_text(view: AlertView, lang: str, tz: str) -> str:
@@ -469,15 +531,18 @@ def alerts_table(views: Sequence[AlertView], lang: str, tz: str, *, grouped: boo
     `grouped`."""
     if not views:
         return html.Div(t("alerts.none", lang), className="alerts-empty")
-    sections = by_group(views) if grouped else [Group("-", "", "", tuple(views))]
+    sections = by_group(views) if grouped else [Group("-", "", None, tuple(views))]
     children: list[Any] = []
     for group in sections:
         if grouped:
             title = t("alerts.group.unrouted", lang) if not group.key else group.key
             heading = [html.Span(title, className="alerts-group-key")]
-            if group.receiver:
+            if group.route is not None:
                 heading.append(html.Span(t("alerts.group.receiver", lang, receiver=group.receiver)))
-                heading.append(html.Span(group.status, className="alerts-group-status"))
+                heading.append(html.Span(group_status(group.route, lang, tz), className="alerts-group-status"))
+                muted = route_mute_text(group.route, lang)
+                if muted:
+                    heading.append(html.Span(muted, className="alerts-group-route-muted"))
             children.append(html.H2(heading, className="alerts-group"))
         children.append(_table(group.views, lang, tz))
     return html.Div(children)
@@ -503,7 +568,7 @@ def _row(view: AlertView, lang: str, tz: str) -> html.Tr:
             html.Td([html.Div(alert.name, className="alerts-name"), html.Div(summary, className="alerts-summary")]),
             html.Td([dcc.Link(name, href=href, className="alerts-entity") for name, href in entity_links(view)]),
             html.Td(format_time(since, lang, tz)),
-            html.Td([html.Div([html.B(reason), " ", detail]) for reason, detail in mute_lines(view, lang)]),
+            html.Td([html.Div([html.B(reason), " ", detail]) for reason, detail in mute_lines(view, lang, tz)]),
             html.Td(ack_text(view, lang, tz)),
             html.Td([action_button(action, ref, lang) for action, ref in row_actions(view)]),
         ],

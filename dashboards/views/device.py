@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go  # no stubs
 from dash import html
 
+from alerts.explain import AlertView, MuteReason
 from alerts.model import AlertState
-from alerts.pipeline import AlertView, MuteReason
 from dashboards.i18n import format_number, format_time, t
 from dashboards.queries import ConsoleData
+from dashboards.views.alerts import mute_text
 from dashboards.views.explore import series_figure
 from dashboards.views.states import State, worst
 from dashboards.views.timerange import TimeRange, over, time_range
@@ -148,7 +149,7 @@ def alert_rows(views: Iterable[AlertView], match: Callable[[Labels], bool], lang
             "summary", ""
         )
         since = alert.resolved_at if alert.resolved_at is not None else (alert.fired_at or alert.active_at)
-        muted = tuple(m.detail for m in view.mutes)
+        muted = tuple(mute_text(m, lang, tz) for m in view.mutes)
         rows.append(AlertRow(_severity(alert.labels), state, alert.name, summary, format_time(since, lang, tz), muted))
     return tuple(rows)
 

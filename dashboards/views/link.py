@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go  # no stubs
 
+from alerts.explain import AlertView, MuteReason
 from alerts.model import AlertState
-from alerts.pipeline import AlertView, MuteReason
 from dashboards.i18n import t
 from dashboards.queries import ConsoleData
 from dashboards.views.device import AlertRow, Asker, alert_rows, quote

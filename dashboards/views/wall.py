@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 from dash import html
 
+from alerts.explain import AlertView, MuteReason
 from alerts.model import AlertState
-from alerts.pipeline import AlertView, MuteReason
 from dashboards.i18n import format_time, t
 from dashboards.queries import ConsoleData
 from dashboards.views.states import State, worst

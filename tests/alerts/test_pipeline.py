@@ -15,13 +15,14 @@ from prometheus_client import CollectorRegistry
 from alerts.acks import Acks
 from alerts.alertconfig import TimeIntervalConfig
 from alerts.delivery import Delivery, build_integrations
+from alerts.explain import GroupPhase, MuteReason, RouteMute
 from alerts.flapping import FlapDetector, FlappingConfig
 from alerts.maintenance import Maintenances, MaintenanceWindow
 from alerts.matchers import parse_matchers
 from alerts.model import Alert, AlertState
 from alerts.mutedb import MuteDB
 from alerts.notifiers import NotifierDeps, ReceiverConfig, WebhookConfig
-from alerts.pipeline import MuteReason, Pipeline
+from alerts.pipeline import Pipeline
 from alerts.routing import InhibitRule, Route
 from alerts.silences import Silences
 from alerts.suppression import Topology
@@ -189,6 +190,31 @@ def test_a_resolved_alert_is_sent_resolved_once_and_leaves_its_group(world: Worl
     assert world.pipeline.next_due() is None  # the group is gone
 
 
+def test_a_groups_view_says_its_phase_and_when_it_is_notified_and_repeated(world: World) -> None:
+    down = [alert("DeviceDown", T0, target="srv-0")]
+    world.feed("g", down)
+
+    def group() -> tuple[GroupPhase, float | None, float, float | None]:
+        g = world.pipeline.views()[0].groups[0]
+        return g.phase, g.last_notified, g.next_flush, g.repeat_due
+
+    assert group() == (GroupPhase.GROUP_WAIT, None, T0 + 30, None)
+    world.run(31)
+    assert group() == (GroupPhase.NOTIFIED, T0 + 30, T0 + 330, T0 + 3630)
+
+
+def test_a_flushed_group_with_every_alert_muted_is_not_notified_yet(world: World) -> None:
+    assert world.pipeline.silences is not None
+    world.pipeline.silences.create(
+        'target="srv-0"', starts_at=T0, ends_at=T0 + 3600, created_by="yamada", comment="disk swap", t=T0
+    )
+    world.feed("g", [alert("DeviceDown", T0, target="srv-0")])
+    world.run(31)
+    g = world.pipeline.views()[0].groups[0]
+    assert (g.phase, g.last_notified, g.next_flush, g.repeat_due) == (GroupPhase.WAITING, None, T0 + 330, None)
+    assert g.status == "not notified yet; next check at 2027-01-15T08:05:30Z"
+
+
 # -- mutes and their explanations ---------------------------------------------------------------
 
 
@@ -205,6 +231,7 @@ def test_a_silenced_alert_is_not_sent_and_says_which_silence(world: World) -> No
     assert [(m.reason, m.detail) for m in views["srv-1"].mutes] == [
         (MuteReason.SILENCED, f"silenced by #{silence.id} (yamada: disk swap)")
     ]
+    assert [m.args for m in views["srv-1"].mutes] == [(("id", silence.id), ("by", "yamada"), ("comment", "disk swap"))]
 
 
 def test_an_inhibit_rule_mutes_targets_while_its_source_fires(world: World) -> None:
@@ -228,6 +255,7 @@ def test_an_inhibit_rule_mutes_targets_while_its_source_fires(world: World) -> N
     assert sent == [('{}:{alertname="DeviceDown"}', ["srv-9"]), ('{}:{alertname="SiteDown"}', [""])]
     view = next(v for v in world.pipeline.views() if v.alert.labels.get("target") == "srv-0")
     assert [m.detail for m in view.mutes] == ['inhibited by SiteDown{site="dc-west"}']
+    assert [m.args for m in view.mutes] == [(("source", 'SiteDown{site="dc-west"}'),)]
 
 
 def test_a_wan_cut_pages_once_naming_what_is_behind_it(world: World) -> None:
@@ -250,6 +278,9 @@ def test_a_wan_cut_pages_once_naming_what_is_behind_it(world: World) -> None:
     view = next(v for v in world.pipeline.views() if v.alert.labels.get("target") == "srv-west-02")
     assert [m.detail for m in view.mutes] == [
         'suppressed by WanLinkDown{link="east-west-1"}, WanLinkDown{link="east-west-2"}'
+    ]
+    assert [m.args for m in view.mutes] == [
+        (("source", 'WanLinkDown{link="east-west-1"}, WanLinkDown{link="east-west-2"}'),)
     ]
 
 
@@ -282,6 +313,9 @@ def test_a_maintenance_window_mutes_matching_alerts_while_it_runs(world: World) 
     assert world.oncall.received == []
     view = world.pipeline.views()[0]
     assert [m.detail for m in view.mutes] == ["in maintenance friday-batch (ops-west: monthly batch)"]
+    assert [m.args for m in view.mutes] == [
+        (("name", "friday-batch"), ("owner", "ops-west"), ("reason", "monthly batch"))
+    ]
     world.run(3600, {"g": [alert("DeviceDown", T0, target="srv-0")]})  # the window ends at 09:00Z
     assert len(world.oncall.delivered()) == 1
 
@@ -297,6 +331,7 @@ def test_an_acknowledged_alert_is_not_repeated_and_pages_again_when_the_ack_expi
     world.pipeline.acknowledge(fp, "tanaka", "on it", expires_in=7200)
     view = world.pipeline.views()[0]
     assert [m.detail for m in view.mutes] == ["acknowledged by tanaka until 2027-01-15T10:00:31Z: on it"]
+    assert [m.args for m in view.mutes] == [(("by", "tanaka"), ("until", "2027-01-15T10:00:31Z"), ("comment", "on it"))]
     world.run(7200 - 2, {"g": down})
     assert len(world.oncall.delivered()) == 1  # no repeat at +1 h: acknowledged
     world.run(3, {"g": down})
@@ -309,6 +344,10 @@ def test_unacknowledging_pages_again(world: World) -> None:
     world.run(31)
     world.pipeline.acknowledge(down[0].fingerprint, "tanaka", "on it")
     world.run(60, {"g": down})
+    mutes = world.pipeline.views()[0].mutes
+    assert [(m.detail, m.args) for m in mutes] == [
+        ("acknowledged by tanaka: on it", (("by", "tanaka"), ("comment", "on it")))  # no expiry: no `until`
+    ]
     world.pipeline.unacknowledge(down[0].fingerprint, "tanaka")
     world.run(1, {"g": down})
     assert len(world.oncall.delivered()) == 2
@@ -349,7 +388,13 @@ def test_a_flapping_alert_is_notified_once_as_flapping_then_muted_until_calm(wor
     flaps = [p for p in world.oncall.payloads if p["groupKey"].endswith("/flapping")]
     assert [p["alerts"][0]["annotations"]["flapping"] for p in flaps] == ["started"]
     view = world.pipeline.views()[0]
-    assert [m.reason for m in view.mutes] == [MuteReason.FLAPPING]
+    assert [(m.reason, m.detail, m.args) for m in view.mutes] == [  # the 4th change, at T0 + 240
+        (
+            MuteReason.FLAPPING,
+            "flapping since 2027-01-15T08:04:00Z: notified once as flapping",
+            (("since", "2027-01-15T08:04:00Z"),),
+        )
+    ]
     world.run(360, {"g": [down]})  # no change for `calm` (300 s): calmed, notified once more
     flaps = [p for p in world.oncall.payloads if p["groupKey"].endswith("/flapping")]
     assert [p["alerts"][0]["annotations"]["flapping"] for p in flaps] == ["started", "calmed"]
@@ -368,7 +413,9 @@ def test_a_route_muted_by_a_time_interval_sends_nothing_while_it_is_active(world
     world.feed("g", [alert("DeviceDown", T0, target="srv-0")])
     world.run(31)
     assert world.oncall.received == []
-    assert world.pipeline.views()[0].groups[0].route_muted == "route muted by time interval always"
+    group = world.pipeline.views()[0].groups[0]
+    assert group.route_muted == "route muted by time interval always"
+    assert (group.route_mute, group.route_mute_intervals) == (RouteMute.MUTED, ("always",))
 
 
 def _interval_all_day() -> TimeInterval:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alerts.pipeline import AlertView
+from alerts.explain import AlertView
 from dashboards.http import ComponentHealth, HealthReport
 from model import Inventory
 from store.query.result import QueryError, QueryResult

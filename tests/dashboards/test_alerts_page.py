@@ -229,7 +229,12 @@ def test_silencing_from_the_page_mutes_the_alert_and_expiring_it_unmutes(browser
 
     assert prefilled == 'alertname="DeviceDown"\nseverity="critical"\nsite="dc-west"\ntarget="srv-1"'
     assert muted["srv-1"]["mutes"] == [
-        {"reason": "silenced", "detail": f"silenced by #{silence_id} (yamada: disk swap)", "ref": silence_id}
+        {
+            "reason": "silenced",
+            "detail": f"silenced by #{silence_id} (yamada: disk swap)",
+            "ref": silence_id,
+            "args": {"id": silence_id, "by": "yamada", "comment": "disk swap"},
+        }
     ]
     assert muted["srv-0"]["mutes"] == []
     assert console.api("GET", f"/api/v1/silence/{silence_id}")["endsAt"] == "2027-01-15T10:00:31.000Z"

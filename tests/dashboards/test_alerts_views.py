@@ -5,15 +5,15 @@ silence matchers, the action form and what submitting it does (over a recording 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 from dash import html
 
 from alerts.acks import Acknowledgement
+from alerts.explain import AlertView, GroupPhase, GroupView, Mute, MuteReason, RouteMute
 from alerts.model import Alert, AlertState
-from alerts.pipeline import AlertView, GroupView, Mute, MuteReason
 from dashboards import ids
 from dashboards.actions import ActionError, MaintenanceItem
 from dashboards.views import alerts as v
@@ -21,9 +21,22 @@ from model import Inventory, Labels
 from model.inventory import Device, Link, LinkEnd, Site, System
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z: 17:00 in Tokyo
-GROUP_DOWN = GroupView('{}:{alertname="DeviceDown"}', "oncall", "notified at 2027-01-15T08:00:30Z", T0 + 30, T0 + 330)
+GROUP_DOWN = GroupView(
+    '{}:{alertname="DeviceDown"}',
+    "oncall",
+    "notified at 2027-01-15T08:00:30Z; repeat due at 2027-01-15T09:00:30Z, next check at 2027-01-15T08:05:30Z",
+    T0 + 30,
+    T0 + 330,
+    phase=GroupPhase.NOTIFIED,
+    repeat_due=T0 + 3630,
+)
 GROUP_WAN = GroupView(
-    '{}:{alertname="WanLinkDown"}', "netops", "within group_wait until 2027-01-15T08:00:30Z", None, T0 + 30
+    '{}:{alertname="WanLinkDown"}',
+    "netops",
+    "within group_wait until 2027-01-15T08:00:30Z",
+    None,
+    T0 + 30,
+    phase=GroupPhase.GROUP_WAIT,
 )
 INVENTORY = Inventory(
     sites=(Site("dc-east", "東データセンター"), Site("office-1", "第1事務所")),
@@ -64,8 +77,15 @@ def view(
     return AlertView(alert=a, mutes=mutes, groups=groups, acknowledgement=ack, flapping=flapping)
 
 
-SILENCED = Mute(MuteReason.SILENCED, "silenced by #s1 (yamada: disk swap)", "s1")
-ACKED = Mute(MuteReason.ACKNOWLEDGED, "acknowledged by tanaka: on it", "tanaka")
+SILENCED = Mute(
+    MuteReason.SILENCED,
+    "silenced by #s1 (yamada: disk swap)",
+    "s1",
+    (("id", "s1"), ("by", "yamada"), ("comment", "disk swap")),
+)
+ACKED = Mute(
+    MuteReason.ACKNOWLEDGED, "acknowledged by tanaka: on it", "tanaka", (("by", "tanaka"), ("comment", "on it"))
+)
 SRV = view(alert(severity="critical", site="dc-east", system="records", target="srv-0"))
 PENDING = view(alert(state=AlertState.PENDING, severity="warning", site="dc-east", target="srv-1"), groups=())
 WAN = view(alert("WanLinkDown", severity="critical", link="east-office-1"), groups=(GROUP_WAN,))
@@ -162,9 +182,9 @@ def test_grouping_follows_the_routes_in_order_of_first_alert_with_unrouted_alert
     both = view(alert(target="srv-9"), groups=(GROUP_DOWN, GROUP_WAN))
 
     assert v.by_group([SRV, PENDING, WAN, both]) == [
-        v.Group(GROUP_DOWN.group_key, "oncall", GROUP_DOWN.status, (SRV, both)),
-        v.Group("", "", "", (PENDING,)),
-        v.Group(GROUP_WAN.group_key, "netops", GROUP_WAN.status, (WAN, both)),
+        v.Group(GROUP_DOWN.group_key, "oncall", GROUP_DOWN, (SRV, both)),
+        v.Group("", "", None, (PENDING,)),
+        v.Group(GROUP_WAN.group_key, "netops", GROUP_WAN, (WAN, both)),
     ]
 
 
@@ -178,13 +198,126 @@ def test_the_silence_form_is_prefilled_with_an_equality_matcher_per_label_quoted
     assert v.matchers_from_text(' a="b"\n\n  c=~"d.*"  \n') == ['a="b"', 'c=~"d.*"']
 
 
-def test_mute_lines_name_the_reason_in_the_language_and_keep_the_pipelines_detail() -> None:
-    assert v.mute_lines(QUIET, "ja") == [
-        ("抑止（サイレンス）", "silenced by #s1 (yamada: disk swap)"),
-        ("確認済み", "acknowledged by tanaka: on it"),
+def test_mute_lines_name_the_reason_and_what_mutes_it_in_the_language() -> None:
+    assert v.mute_lines(QUIET, "ja", "Asia/Tokyo") == [
+        ("抑止（サイレンス）", "サイレンス #s1 により抑止（yamada: disk swap）"),
+        ("確認済み", "tanaka が確認済み: on it"),
     ]
-    assert v.mute_lines(QUIET, "en")[0] == ("Silenced", "silenced by #s1 (yamada: disk swap)")
-    assert v.mute_lines(SRV, "ja") == []
+    assert v.mute_lines(QUIET, "en", "Asia/Tokyo") == [
+        ("Silenced", "Silenced by #s1 (yamada: disk swap)"),
+        ("Acknowledged", "Acknowledged by tanaka: on it"),
+    ]
+    assert v.mute_lines(SRV, "ja", "Asia/Tokyo") == []
+
+
+WAN_CUT = 'WanLinkDown{link="east-west-1"}, WanLinkDown{link="east-west-2"}'
+MUTES = {
+    "silenced": SILENCED,
+    "suppressed": Mute(MuteReason.SUPPRESSED, f"suppressed by {WAN_CUT}", "fp", (("source", WAN_CUT),)),
+    "inhibited": Mute(
+        MuteReason.INHIBITED, 'inhibited by SiteDown{site="dc-west"}', "", (("source", 'SiteDown{site="dc-west"}'),)
+    ),
+    "maintenance": Mute(
+        MuteReason.MAINTENANCE,
+        "in maintenance friday-batch (ops-west: 月次バッチ)",
+        "friday-batch",
+        (("name", "friday-batch"), ("owner", "ops-west"), ("reason", "月次バッチ")),
+    ),
+    "acknowledged": ACKED,
+    "acknowledged until": Mute(
+        MuteReason.ACKNOWLEDGED,
+        "acknowledged by tanaka until 2027-01-15T10:00:31Z: 交換中",
+        "tanaka",
+        (("by", "tanaka"), ("until", "2027-01-15T10:00:31Z"), ("comment", "交換中")),
+    ),
+    "acknowledged without comment": Mute(
+        MuteReason.ACKNOWLEDGED, "acknowledged by tanaka: ", "tanaka", (("by", "tanaka"), ("comment", ""))
+    ),
+    "flapping": Mute(
+        MuteReason.FLAPPING,
+        "flapping since 2027-01-15T08:04:00Z: notified once as flapping",
+        "",
+        (("since", "2027-01-15T08:04:00Z"),),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "ja", "en"),
+    [
+        ("silenced", "サイレンス #s1 により抑止（yamada: disk swap）", "Silenced by #s1 (yamada: disk swap)"),
+        ("suppressed", f"上位障害 {WAN_CUT} により抑制", f"Suppressed by {WAN_CUT}"),
+        (
+            "inhibited",
+            'SiteDown{site="dc-west"} の発生により抑制',
+            'Inhibited by SiteDown{site="dc-west"}',
+        ),
+        (
+            "maintenance",
+            "保守中: friday-batch（ops-west: 月次バッチ）",
+            "In maintenance friday-batch (ops-west: 月次バッチ)",
+        ),
+        ("acknowledged", "tanaka が確認済み: on it", "Acknowledged by tanaka: on it"),
+        (
+            "acknowledged until",
+            "tanaka が確認済み（2027年1月15日 19:00 まで）: 交換中",
+            "Acknowledged by tanaka until 15 Jan 2027 19:00: 交換中",
+        ),
+        ("acknowledged without comment", "tanaka が確認済み", "Acknowledged by tanaka"),
+        (
+            "flapping",
+            "2027年1月15日 17:04 からフラッピング中（フラッピングとして1回だけ通知済み）",
+            "Flapping since 15 Jan 2027 17:04: notified once as flapping",
+        ),
+    ],
+)
+def test_each_mute_says_what_mutes_it_in_japanese_and_english_in_the_consoles_zone(kind: str, ja: str, en: str) -> None:
+    assert (v.mute_text(MUTES[kind], "ja", "Asia/Tokyo"), v.mute_text(MUTES[kind], "en", "Asia/Tokyo")) == (ja, en)
+
+
+def test_a_mute_time_follows_the_zone_and_a_mute_without_args_shows_no_field() -> None:
+    assert v.mute_text(MUTES["flapping"], "en", "UTC") == "Flapping since 15 Jan 2027 08:04: notified once as flapping"
+    assert v.mute_text(Mute(MuteReason.INHIBITED, "inhibited by x"), "en", "UTC") == "Inhibited by "
+
+
+@pytest.mark.parametrize(
+    ("group", "ja", "en"),
+    [
+        (
+            GROUP_WAN,
+            "集約待ち（2027年1月15日 17:00:30 に通知判定）",
+            "Within group_wait until 15 Jan 2027 17:00:30",
+        ),
+        (
+            GroupView("k", "oncall", "not notified yet; ...", None, T0 + 330, phase=GroupPhase.WAITING),
+            "未通知（次回判定 2027年1月15日 17:05:30）",
+            "Not notified yet; next check at 15 Jan 2027 17:05:30",
+        ),
+        (
+            GROUP_DOWN,
+            "2027年1月15日 17:00:30 に通知済み（再通知予定 2027年1月15日 18:00:30、次回判定 2027年1月15日 17:05:30）",
+            "Notified at 15 Jan 2027 17:00:30; repeat due at 15 Jan 2027 18:00:30, next check at 15 Jan 2027 17:05:30",
+        ),
+    ],
+)
+def test_a_groups_status_says_its_phase_and_times_in_japanese_and_english(group: GroupView, ja: str, en: str) -> None:
+    assert (v.group_status(group, "ja", "Asia/Tokyo"), v.group_status(group, "en", "Asia/Tokyo")) == (ja, en)
+
+
+def test_a_muted_route_says_which_time_intervals_in_japanese_and_english() -> None:
+    muted = GroupView("k", "oncall", "", None, T0, "", phase=GroupPhase.WAITING, route_mute=RouteMute.MUTED)
+    muted = replace(muted, route_mute_intervals=("night",))
+    inactive = replace(muted, route_mute=RouteMute.INACTIVE, route_mute_intervals=("weekdays", "office-hours"))
+
+    assert [v.route_mute_text(g, "ja") for g in (muted, inactive, GROUP_DOWN)] == [
+        "通知停止時間帯 night のため通知しません",
+        "通知時間帯（weekdays, office-hours）外のため通知しません",
+        "",
+    ]
+    assert [v.route_mute_text(g, "en") for g in (muted, inactive)] == [
+        "Route muted by time interval night",
+        "Route outside its active time intervals weekdays, office-hours",
+    ]
 
 
 def test_the_acknowledgement_says_who_when_until_when_and_why() -> None:
@@ -448,14 +581,42 @@ def test_a_row_shows_state_severity_summary_in_the_language_links_and_reasons() 
         *[
             "抑止（サイレンス）",
             " ",
-            "silenced by #s1 (yamada: disk swap)",
+            "サイレンス #s1 により抑止（yamada: disk swap）",
             "確認済み",
             " ",
-            "acknowledged by tanaka: on it",
+            "tanaka が確認済み: on it",
         ],
         *["", "確認", "抑止", "抑止解除"],
     ]
     assert isinstance(table, html.Div)
+
+
+def test_a_row_says_why_the_alert_is_quiet_in_english_too() -> None:
+    table = v.alerts_table([QUIET], "en", "UTC", grouped=False)
+
+    assert texts(table)[14:20] == [
+        *["Silenced", " ", "Silenced by #s1 (yamada: disk swap)"],
+        *["Acknowledged", " ", "Acknowledged by tanaka: on it"],
+    ]
+
+
+def test_a_group_heading_says_receiver_status_and_a_muted_route_in_the_language() -> None:
+    muted = replace(GROUP_DOWN, route_mute=RouteMute.MUTED, route_mute_intervals=("night",))
+    quiet = view(SRV.alert, groups=(muted,))
+
+    heading = texts(v.alerts_table([quiet], "ja", "Asia/Tokyo", grouped=True).children[0])
+    assert heading == [
+        GROUP_DOWN.group_key,
+        "通知先: oncall",
+        "2027年1月15日 17:00:30 に通知済み（再通知予定 2027年1月15日 18:00:30、次回判定 2027年1月15日 17:05:30）",
+        "通知停止時間帯 night のため通知しません",
+    ]
+    heading = texts(v.alerts_table([SRV], "en", "UTC", grouped=True).children[0])
+    assert heading == [
+        GROUP_DOWN.group_key,
+        "Receiver: oncall",
+        "Notified at 15 Jan 2027 08:00:30; repeat due at 15 Jan 2027 09:00:30, next check at 15 Jan 2027 08:05:30",
+    ]
 
 
 def test_only_windows_created_in_the_console_can_be_deleted_from_the_list() -> None:

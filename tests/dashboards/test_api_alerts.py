@@ -212,8 +212,10 @@ def test_alerts_lists_each_fired_alert_with_its_group_and_why_it_is_notified(con
                         "receiver": "oncall",
                         "status": "notified at 2027-01-15T08:00:30Z; repeat due at 2027-01-15T09:00:30Z,"
                         " next check at 2027-01-15T08:05:30Z",
+                        "phase": "notified",
                         "lastNotified": "2027-01-15T08:00:30.000Z",
                         "nextFlush": "2027-01-15T08:05:30.000Z",
+                        "repeatDue": "2027-01-15T09:00:30.000Z",
                         "routeMuted": "",
                     }
                 ],
@@ -279,7 +281,14 @@ def test_a_silence_created_through_the_api_mutes_its_alert_and_is_named_in_its_m
     assert (alerts["srv-0"]["notified"], alerts["srv-0"]["mutes"]) == (True, [])
     assert (alerts["srv-1"]["notified"], alerts["srv-1"]["mutes"]) == (
         False,
-        [{"reason": "silenced", "detail": f"silenced by #{silence_id} (yamada: disk swap)", "ref": silence_id}],
+        [
+            {
+                "reason": "silenced",
+                "detail": f"silenced by #{silence_id} (yamada: disk swap)",
+                "ref": silence_id,
+                "args": {"id": silence_id, "by": "yamada", "comment": "disk swap"},
+            }
+        ],
     )
     shown = {
         "id": silence_id,
@@ -411,6 +420,7 @@ def test_an_ack_for_2h_shows_on_the_alert_as_acknowledgement_and_mute(console: C
                 "reason": "acknowledged",
                 "detail": "acknowledged by tanaka until 2027-01-15T10:00:31Z: on it",
                 "ref": "tanaka",
+                "args": {"by": "tanaka", "until": "2027-01-15T10:00:31Z", "comment": "on it"},
             }
         ],
     )
@@ -543,6 +553,7 @@ def test_a_maintenance_window_created_through_the_api_is_listed_and_mutes_its_al
                 "reason": "maintenance",
                 "detail": "in maintenance friday-batch (ops-west: weekly batch)",
                 "ref": "friday-batch",
+                "args": {"name": "friday-batch", "owner": "ops-west", "reason": "weekly batch"},
             }
         ]
     ] * 2

@@ -3,8 +3,8 @@ state, its interfaces' rows and sparklines, host metrics, probes, alerts and ref
 
 from __future__ import annotations
 
+from alerts.explain import AlertView, Mute, MuteReason
 from alerts.model import Alert, AlertState
-from alerts.pipeline import AlertView, Mute, MuteReason
 from dashboards.views.device import (
     AlertRow,
     InterfaceRow,
@@ -124,7 +124,19 @@ def test_alert_rows_put_firing_first_then_severity_then_newest_in_the_users_lang
         view("Old", "warning", at=T0 - 600),
         view("Pending", "critical", AlertState.PENDING),
         view("New", "warning", at=T0),
-        view("Worst", "critical", at=T0 - 3600, mutes=(Mute(MuteReason.SILENCED, "silenced by #3"),)),
+        view(
+            "Worst",
+            "critical",
+            at=T0 - 3600,
+            mutes=(
+                Mute(
+                    MuteReason.SILENCED,
+                    "silenced by #3 (yamada: disk swap)",
+                    "3",
+                    args=(("id", "3"), ("by", "yamada"), ("comment", "disk swap")),
+                ),
+            ),
+        ),
     ]
     rows = alert_rows(views, lambda labels: True, "ja", "Asia/Tokyo")
     assert [(r.name, r.state, r.severity) for r in rows] == [
@@ -134,7 +146,12 @@ def test_alert_rows_put_firing_first_then_severity_then_newest_in_the_users_lang
         ("Pending", "pending", State.CRITICAL),
     ]
     assert rows[0] == AlertRow(
-        State.CRITICAL, "firing", "Worst", "Worst 日本語", "2027年1月15日 16:00", ("silenced by #3",)
+        State.CRITICAL,
+        "firing",
+        "Worst",
+        "Worst 日本語",
+        "2027年1月15日 16:00",
+        ("サイレンス #3 により抑止（yamada: disk swap）",),
     )
     assert alert_rows(views[:1], lambda labels: True, "en", "Asia/Tokyo")[0].summary == "Old in English"
 

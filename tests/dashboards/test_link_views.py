@@ -3,8 +3,8 @@ against the bandwidth, utilisation, the link's alerts, and an unknown link."""
 
 from __future__ import annotations
 
+from alerts.explain import AlertView
 from alerts.model import Alert, AlertState
-from alerts.pipeline import AlertView
 from dashboards.views.explore import local_time
 from dashboards.views.link import EndRow, end_state, link_report, traffic_figure, utilisation_figure
 from dashboards.views.states import State

@@ -9,8 +9,8 @@ import json
 import plotly.io as pio  # type: ignore[import-untyped]
 
 from alerts.acks import Acknowledgement
+from alerts.explain import AlertView, Mute, MuteReason
 from alerts.model import Alert, AlertState
-from alerts.pipeline import AlertView, Mute, MuteReason
 from dashboards.http import ComponentHealth, HealthReport
 from dashboards.views import wall
 from dashboards.views.states import State
