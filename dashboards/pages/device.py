@@ -22,33 +22,23 @@ from dashboards.views.device import (
     history_figure,
     host_figure,
 )
-from dashboards.views.timerange import range_key, range_options
+from dashboards.views.named import named_page
+from dashboards.views.timerange import range_key
 
 dash.register_page(__name__, path_template="/device/<name>", title="Ops Console")
 
 
 def layout(name: str = "", **query: str) -> html.Div:
-    lang = request_language()
-    title = html.H1(t("device.title", lang, name=name), className="page-title")
-    if not any(d.name == name for d in current().inventory().devices):
-        return html.Div(
-            [title, html.P(t("device.unknown", lang, name=name), className="not-found")], className="page page-device"
-        )
-    return html.Div(
-        [
-            title,
-            dcc.Location(id=ids.DEVICE_URL, refresh=False),
-            dcc.Store(id=ids.DEVICE_NAME, data=name),
-            dcc.RadioItems(
-                id=ids.RANGE,
-                options=range_options(lang),
-                value=range_key(query.get("range")),
-                className="range-picker",
-                inline=True,
-            ),
-            dcc.Loading(html.Div(id=ids.DEVICE_BODY), type="dot"),
-        ],
-        className="page page-device",
+    known = any(item.name == name for item in current().inventory().devices)
+    return named_page(
+        "device",
+        name,
+        known,
+        query.get("range"),
+        request_language(),
+        url_id=ids.DEVICE_URL,
+        name_id=ids.DEVICE_NAME,
+        body_id=ids.DEVICE_BODY,
     )
 
 

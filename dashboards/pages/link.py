@@ -12,33 +12,23 @@ from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views.device import alerts_table, badge, errors_list, format_bps
 from dashboards.views.link import LinkReport, link_report, traffic_figure, utilisation_figure
-from dashboards.views.timerange import range_key, range_options
+from dashboards.views.named import named_page
+from dashboards.views.timerange import range_key
 
 dash.register_page(__name__, path_template="/link/<name>", title="Ops Console")
 
 
 def layout(name: str = "", **query: str) -> html.Div:
-    lang = request_language()
-    title = html.H1(t("link.title", lang, name=name), className="page-title")
-    if not any(link.name == name for link in current().inventory().links):
-        return html.Div(
-            [title, html.P(t("link.unknown", lang, name=name), className="not-found")], className="page page-link"
-        )
-    return html.Div(
-        [
-            title,
-            dcc.Location(id=ids.LINK_URL, refresh=False),
-            dcc.Store(id=ids.LINK_NAME, data=name),
-            dcc.RadioItems(
-                id=ids.RANGE,
-                options=range_options(lang),
-                value=range_key(query.get("range")),
-                className="range-picker",
-                inline=True,
-            ),
-            dcc.Loading(html.Div(id=ids.LINK_BODY), type="dot"),
-        ],
-        className="page page-link",
+    known = any(item.name == name for item in current().inventory().links)
+    return named_page(
+        "link",
+        name,
+        known,
+        query.get("range"),
+        request_language(),
+        url_id=ids.LINK_URL,
+        name_id=ids.LINK_NAME,
+        body_id=ids.LINK_BODY,
     )
 
 
