@@ -8,6 +8,7 @@ Semantics follow Prometheus (alert states, `for`, `keep_firing_for`, resolved al
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ class AlertState(enum.Enum):
     FIRING = "firing"
 
 
+@functools.lru_cache(maxsize=65_536)
 def fingerprint(labels: Labels) -> str:
-    """A stable 16-hex-digit id of a label set (the same in every process and after a restart)."""
+    """A stable 16-hex-digit id of a label set (the same in every process and after a restart);
+    remembered per label set: the pipeline asks for it of every alert at every tick."""
     digest = hashlib.sha256()
     for name, value in labels.pairs:
         digest.update(name.encode("utf-8") + b"\xff" + value.encode("utf-8") + b"\xff")

@@ -92,6 +92,9 @@ class _Moment:
     inhibitions: Inhibitions
     cut: Cut | None
     firing: Mapping[str, Alert]
+    victims: dict[str, list[Alert]] = field(default_factory=dict)
+    """Down alert fingerprint -> the firing alerts it suppresses; filled on first use."""
+    victims_known: list[bool] = field(default_factory=list)
 
 
 class Pipeline:
@@ -448,12 +451,12 @@ class Pipeline:
     def _behind(self, alert: Alert, moment: _Moment) -> list[Alert]:
         if moment.cut is None or self.topology is None or alert.name not in self.topology.down_alerts:
             return []
-        fp = alert.fingerprint
-        return [
-            other
-            for other in moment.firing.values()
-            if any(c.fingerprint == fp for c in moment.cut.suppressed_by(other.labels))
-        ]
+        if not moment.victims_known:  # once per moment: one pass over the firing alerts
+            moment.victims_known.append(True)
+            for other in moment.firing.values():
+                for cause in moment.cut.suppressed_by(other.labels):
+                    moment.victims.setdefault(cause.fingerprint, []).append(other)
+        return moment.victims.get(alert.fingerprint, [])
 
     def _count_mutes(self, moment: _Moment) -> None:
         counts = dict.fromkeys(MuteReason, 0)
@@ -471,9 +474,14 @@ class Pipeline:
         with self._lock:
             moment = self._moment(t)
             alerts = {fp: a for source in self._sources.values() for fp, a in source.items()}
+            in_groups: dict[str, list[GroupView]] = {}
+            for group in self._groups.values():  # each group's view once (it reads the log)
+                view = self._group_view(group, t)
+                for fp in group.alerts:
+                    in_groups.setdefault(fp, []).append(view)
             out = []
             for fp, alert in sorted(alerts.items(), key=lambda item: (item[1].name, item[1].labels.pairs)):
-                groups = tuple(self._group_view(g, t) for g in self._groups.values() if fp in g.alerts)
+                groups = tuple(in_groups.get(fp, ()))
                 behind = tuple(a.fingerprint for a in self._behind(alert, moment))
                 out.append(
                     AlertView(
