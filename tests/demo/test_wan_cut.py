@@ -303,5 +303,7 @@ def test_cutting_the_east_west_links_pages_once_for_the_link_group_not_once_per_
     )
     link_fp = by_node[("WanLinkDown", "east-west-1")]["fingerprint"]
     mutes = {device: by_node[("DeviceUnreachable", device)]["mutes"] for device in silent}
-    assert mutes == {device: [{"reason": "suppressed", "detail": SUPPRESSED, "ref": link_fp}] for device in silent}
+    source = 'WanLinkDown{link="east-west-1"}, WanLinkDown{link="east-west-2"}'
+    expected = [{"reason": "suppressed", "detail": SUPPRESSED, "ref": link_fp, "args": {"source": source}}]
+    assert mutes == {device: expected for device in silent}
     assert {a["state"] for a in alerts} == {"firing"}
