@@ -19,15 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 from prometheus_client import CollectorRegistry
 
-from alerts.acks import Acks
-from alerts.delivery import Delivery, build_integrations
-from alerts.maintenance import Maintenances, MaintenanceWindow
 from alerts.model import Alert, AlertState
-from alerts.mutedb import MuteDB
-from alerts.notifiers import NotifierDeps, ReceiverConfig, WebhookConfig
-from alerts.pipeline import Pipeline
 from alerts.routing import Route
-from alerts.silences import Silences
 from dashboards import HealthReport, create_server
 from dashboards.actions import ApiActions
 from dashboards.api_alerts import AlertsApi
@@ -36,8 +29,9 @@ from dashboards.i18n import MISSING
 from dashboards.queries import LiveData
 from model import FakeClock, Inventory, Labels
 from store.query.result import QueryError, QueryResult
+from tests.alerts.factories import webhook_pipeline
 from tests.alerts.hooks import serve_hook
-from tests.dashboards.browser import chromium, open_page
+from tests.dashboards.browser import open_page
 from tests.helpers import serve_wsgi
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z: 17:00 in Tokyo
@@ -92,31 +86,14 @@ def serve_console(tmp_path: Path) -> Iterator[Console]:
     """Alerts srv-0 and srv-1 fired at T0 and notified at T0 + 30 s; the clock stays at T0 + 31 s.
     The page and the API on one Flask app."""
     clock = FakeClock(T0)
-    mutedb = MuteDB(tmp_path / "mutes.sqlite3")
-    maintenances = Maintenances(mutedb)
-    maintenances.sync_from_config([MaintenanceWindow.model_validate(WINDOW)])
-    with serve_hook() as hook:
-        receivers = build_integrations(
-            [ReceiverConfig(name="oncall", webhook_configs=(WebhookConfig.model_validate({"url": hook.url}),))],
-            NotifierDeps(clock=clock),
-        )
-        delivery = Delivery(tmp_path / "notify.sqlite3", receivers=receivers, clock=clock, registry=CollectorRegistry())
-        pipeline = Pipeline(
-            root=ROUTE,
-            delivery=delivery,
-            clock=clock,
-            registry=CollectorRegistry(),
-            silences=Silences(mutedb),
-            acks=Acks(mutedb),
-            maintenances=maintenances,
-        )
+    with serve_hook() as hook, webhook_pipeline(tmp_path, clock, hook.url, ROUTE, [WINDOW]) as pipeline:
         pipeline.receive("g", [down("srv-0"), down("srv-1")])
         for _ in range(31):
             clock.advance(1.0)
             pipeline.tick()
             # Sync Playwright runs an event loop in this thread: send from another one.
             with ThreadPoolExecutor(1) as worker:
-                worker.submit(asyncio.run, delivery.send_due(clock.now())).result()
+                worker.submit(asyncio.run, pipeline.delivery.send_due(clock.now())).result()
         assert hook.delivered() == ['{}:{alertname="DeviceDown"}']
         api = AlertsApi(pipeline, clock)
         server: flask.Flask = create_server(
@@ -124,18 +101,8 @@ def serve_console(tmp_path: Path) -> Iterator[Console]:
         )
         data = LiveData(Inventory(), NoQueries(), pipeline, lambda: HealthReport({}), clock)
         create_dash(server, lambda: data, default_language="ja", actions=lambda: ApiActions(api))
-        try:
-            with serve_wsgi(server) as url:
-                yield Console(url)
-        finally:
-            delivery.close()
-            mutedb.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
+        with serve_wsgi(server) as url:
+            yield Console(url)
 
 
 @pytest.fixture

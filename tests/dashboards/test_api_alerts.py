@@ -17,18 +17,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts.acks import Acks
-from alerts.delivery import Delivery, build_integrations
-from alerts.maintenance import Maintenances, MaintenanceWindow
 from alerts.model import Alert, AlertState
-from alerts.mutedb import MuteDB
-from alerts.notifiers import NotifierDeps, ReceiverConfig, WebhookConfig
 from alerts.pipeline import Pipeline
 from alerts.routing import Route
-from alerts.silences import Silences
 from dashboards import HealthReport, create_server
 from dashboards.api_alerts import AlertsApi
 from model import FakeClock, Labels, Secret
+from tests.alerts.factories import webhook_pipeline
 from tests.alerts.hooks import Hook, serve_hook
 from tests.helpers import serve_wsgi
 
@@ -135,24 +130,7 @@ def serve_console(tmp_path: Path, *, token: Secret | None = None) -> Iterator[Co
     """A console server over a pipeline with silences, acks and the config window `core-patching`,
     its outbox notifying a webhook receiver, on a fake clock at T0."""
     clock = FakeClock(T0)
-    mutedb = MuteDB(tmp_path / "mutes.sqlite3")
-    maintenances = Maintenances(mutedb)
-    maintenances.sync_from_config([MaintenanceWindow.model_validate(CONFIG_WINDOW)])
-    with serve_hook() as hook:
-        receivers = build_integrations(
-            [ReceiverConfig(name="oncall", webhook_configs=(WebhookConfig.model_validate({"url": hook.url}),))],
-            NotifierDeps(clock=clock),
-        )
-        delivery = Delivery(tmp_path / "notify.sqlite3", receivers=receivers, clock=clock, registry=CollectorRegistry())
-        pipeline = Pipeline(
-            root=ROUTE,
-            delivery=delivery,
-            clock=clock,
-            registry=CollectorRegistry(),
-            silences=Silences(mutedb),
-            acks=Acks(mutedb),
-            maintenances=maintenances,
-        )
+    with serve_hook() as hook, webhook_pipeline(tmp_path, clock, hook.url, ROUTE, [CONFIG_WINDOW]) as pipeline:
         app = create_server(
             metrics=CollectorRegistry(),
             latest=list,
@@ -160,12 +138,8 @@ def serve_console(tmp_path: Path, *, token: Secret | None = None) -> Iterator[Co
             metrics_token=token,
             alerts=lambda: AlertsApi(pipeline, clock),
         )
-        try:
-            with serve_wsgi(app) as url:
-                yield Console(url, clock, pipeline, hook)
-        finally:
-            delivery.close()
-            mutedb.close()
+        with serve_wsgi(app) as url:
+            yield Console(url, clock, pipeline, hook)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from dashboards.i18n import MISSING
 from dashboards.views.timerange import time_range
 from model import Device, Inventory, Labels, Link, LinkEnd
 from store.query.result import InstantSample, QueryResult, RangeSeries
-from tests.dashboards.browser import Watched, chromium
+from tests.dashboards.browser import Watched
 from tests.dashboards.fakes import T0, FakeData
 from tests.helpers import serve_wsgi
 
@@ -26,12 +26,6 @@ LINK = Link(
 )
 UP = Labels({"__name__": "up", "target": "rtr-east-01", "collector": "snmp"})
 END = time_range("1h", T0).end
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,12 @@ from playwright.sync_api import Browser
 
 from dashboards.app import create_dash
 from dashboards.i18n import MISSING
-from tests.dashboards.browser import chromium, open_page
+from tests.dashboards.browser import open_page
 from tests.dashboards.fakes import FakeData
 from tests.helpers import serve_wsgi
 
 PAGES = ("/wall", "/alerts", "/explore", "/device/rtr-east-01", "/link/east-west-1")
 UNTRANSLATED = MISSING.format("")[0]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

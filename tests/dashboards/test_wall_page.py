@@ -12,7 +12,7 @@ from playwright.sync_api import Browser
 
 from dashboards.app import create_dash
 from dashboards.i18n import MISSING
-from tests.dashboards.browser import Watched, chromium, open_page
+from tests.dashboards.browser import Watched, open_page
 from tests.dashboards.test_wall_views import fake
 from tests.helpers import serve_wsgi
 
@@ -21,12 +21,6 @@ NO_SCROLLBAR = (
     "document.documentElement.scrollHeight <= window.innerHeight"
     " && document.documentElement.scrollWidth <= window.innerWidth"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
