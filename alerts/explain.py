@@ -4,6 +4,10 @@
 `MuteReason` with an English sentence, `detail`, for the API and log, and the same facts as `args`
 for pages that write it in their own language) and, per aggregation group, a `GroupView`: where it
 goes, its phase (within group_wait / waiting / notified) and when it is next looked at.
+
+`Pipeline.briefs()` gives the same alerts in brief (`AlertBrief`): suppressed or not, in
+maintenance or not, acknowledged by whom. Aggregate views (the wall) read those: no sentences, no
+group views, a few dictionary look-ups per alert.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from alerts.acks import Acknowledgement
 from alerts.model import Alert
 
-__all__ = ["AlertView", "GroupPhase", "GroupView", "Mute", "MuteReason", "RouteMute"]
+__all__ = ["AlertBrief", "AlertView", "GroupPhase", "GroupView", "Mute", "MuteReason", "RouteMute"]
 
 
 class MuteReason(enum.Enum):
@@ -90,3 +94,27 @@ class AlertView:
     flapping: bool
     behind: tuple[str, ...] = ()
     """Fingerprints of the alerts this one suppresses (it cuts their nodes off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBrief:
+    """One held alert in brief: what an aggregate view needs. `suppressed`: behind a cut (topology
+    suppression); `maintenance`: muted by an active maintenance window; `acknowledged_by`: the user
+    whose acknowledgement is in force, else None."""
+
+    alert: Alert
+    suppressed: bool
+    maintenance: bool
+    acknowledged_by: str | None
+
+    @classmethod
+    def of(cls, view: AlertView, t: float) -> AlertBrief:
+        """The brief of a full view at `t` (what `Pipeline.briefs(t)` says of the same alert)."""
+        reasons = {mute.reason for mute in view.mutes}
+        ack = view.acknowledgement
+        return cls(
+            view.alert,
+            MuteReason.SUPPRESSED in reasons,
+            MuteReason.MAINTENANCE in reasons,
+            ack.by if ack is not None and ack.active(t) and not view.alert.resolved else None,
+        )

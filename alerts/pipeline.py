@@ -48,7 +48,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from alerts.acks import Acknowledgement, Acks
 from alerts.delivery import Delivery
-from alerts.explain import AlertView, GroupPhase, GroupView, Mute, MuteReason, RouteMute
+from alerts.explain import AlertBrief, AlertView, GroupPhase, GroupView, Mute, MuteReason, RouteMute
 from alerts.flapping import FlapChange, FlapDetector
 from alerts.maintenance import Maintenances
 from alerts.model import Alert, Notification, common
@@ -493,6 +493,28 @@ class Pipeline:
                         behind=behind,
                     )
                 )
+            return out
+
+    def briefs(self, t: float | None = None) -> list[AlertBrief]:
+        """Every alert `views(t)` holds, in brief and unsorted: for aggregate views at a fraction of
+        its cost (no sentences, no group views, no inhibition index)."""
+        t = self._clock.now() if t is None else t
+        with self._lock:
+            cut = self.topology.cut(self._firing().values()) if self.topology is not None else None
+            maintenances = self.maintenances
+            out = []
+            for source in self._sources.values():
+                for fp, alert in source.items():
+                    window = maintenances.in_maintenance(alert.labels, t) if maintenances is not None else None
+                    ack = self.acks.active(fp, t) if self.acks is not None and not alert.resolved else None
+                    out.append(
+                        AlertBrief(
+                            alert,
+                            cut is not None and bool(cut.suppressed_by(alert.labels)),
+                            window is not None,
+                            ack.by if ack is not None else None,
+                        )
+                    )
             return out
 
     def _group_view(self, group: _Group, t: float) -> GroupView:

@@ -32,6 +32,8 @@ WALL_SEEN = "wall-seen"
 """dcc.Store: the browser time (ms) at which the last refresh arrived."""
 WALL_FRESHNESS = "wall-freshness"
 WALL_REFRESHED_AT = "wall-refreshed-at"
+WALL_SENT = "wall-sent"
+"""The digests of what the page has (dashboards/views/wall.py `refresh`): the next refresh sends only changes."""
 
 # -- alerts (dashboards/pages/alerts.py) ----------------------------------------------------------
 ALERTS_TICK = "alerts-tick"

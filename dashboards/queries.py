@@ -2,9 +2,9 @@
 
 Pages and their callbacks call `current()` to get the `ConsoleData` of the console serving the
 request (set on the Flask app by `dashboards.app.create_dash`), and read through it only:
-the inventory, the alerts with why each was or was not notified, PromQL queries through the
-console's engine, the console's own health, and the settings a page shows (time zone, default
-language). Tests give pages a fake that implements the same protocol.
+the inventory, the alerts with why each was or was not notified (or in brief, for aggregates),
+PromQL queries through the console's engine, the console's own health, and the settings a page
+shows (time zone, default language). Tests give pages a fake that implements the same protocol.
 
 Actions (acknowledge, silence) are not here: they go through `dashboards/actions.py`.
 """
@@ -17,7 +17,7 @@ from typing import Protocol
 
 import flask
 
-from alerts.explain import AlertView
+from alerts.explain import AlertBrief, AlertView
 from alerts.pipeline import Pipeline
 from dashboards.http import HealthReport
 from model import Clock, Inventory
@@ -54,6 +54,10 @@ class ConsoleData(Protocol):
 
     def alerts(self) -> list[AlertView]: ...
 
+    def alert_briefs(self) -> list[AlertBrief]:
+        """The same alerts in brief, unsorted: for views that only count and colour them."""
+        ...
+
     def instant(self, expr: str, at: float | None = None) -> QueryResult:
         """Raises store.query.result.QueryError for a bad or refused expression."""
         ...
@@ -83,6 +87,9 @@ class LiveData:
 
     def alerts(self) -> list[AlertView]:
         return self.pipeline.views() if self.pipeline is not None else []
+
+    def alert_briefs(self) -> list[AlertBrief]:
+        return self.pipeline.briefs() if self.pipeline is not None else []
 
     def instant(self, expr: str, at: float | None = None) -> QueryResult:
         return self.engine.instant(expr, self.now() if at is None else at)

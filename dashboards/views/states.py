@@ -1,8 +1,8 @@
 """The states a tile, device or link shows, worst first, and how each is written and coloured.
 
 `worst(states)` picks what a tile shows for many things. Each state has a catalog key
-(`state.<name>`: 稼働 / 停止 / 到達不能 / 保守中 ...) and a CSS class (`state-<name>`): colour is never
-the only sign, every state is also written out (colour-blind safe).
+(`state.<name>`: 稼働 / 停止 / 到達不能 / 保守中 ...), a CSS class (`state-<name>`) and an icon: colour
+is never the only sign, every state is also written out or drawn (colour-blind safe).
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ class State(enum.Enum):
     def css(self) -> str:
         return f"state-{self.value}"
 
+    @property
+    def icon(self) -> str:
+        """A sign besides its colour and word (colour-blind safe)."""
+        return _ICONS[self.value]
 
+
+_ICONS = {"critical": "✖", "unreachable": "◌", "warning": "▲", "maintenance": "⚙", "ok": "●", "unknown": "?"}
 _ORDER = (State.CRITICAL, State.UNREACHABLE, State.WARNING, State.MAINTENANCE, State.OK, State.UNKNOWN)
 
 

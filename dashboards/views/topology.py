@@ -1,27 +1,52 @@
-"""The wall's topology map: sites as nodes, configured links as lines (a pure `data -> go.Figure`).
+"""The wall's topology map: sites as nodes, configured links as lines (pure functions to a figure).
 
 Hubs (the data centres) are the sites with two or more links; they sit on a horizontal line, in
 inventory order, and the other sites (regional offices) fan out around the hub they link to, away
 from the other hubs. A link's line is coloured by its state (down, unreachable behind a cut,
 maintenance) and, while up, by its utilisation (below 60 %, below 90 %, above); down and cut links
-are also dashed, and every link has a hover label and a mid-point sign, so colour is never the only
-sign. Lines of one look share one trace: the figure's size grows with links, not traces.
+are also dashed, and every link has a mid-point sign (the state's icon, or the utilisation while
+up), so colour is never the only sign.
+
+The figure has a fixed shape so that a refresh sends only what changed (`map_patch`, a Dash
+`Patch`): trace i < len(LOOKS) holds the lines of the links of look `LOOKS[i]` (lines of one look
+share a trace: the figure grows with links, not traces), then the links' mid-points (`MIDS`), the
+offices (`OFFICES`) and the centres (`CENTRES`). `MapGeometry` is what never changes while the
+inventory does not (positions, names); `MapPaint` is what the states decide, in three parts
+(`lines`, `mids`, `sites`) a refresh sends separately when they change.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 import plotly.graph_objects as go  # plotly ships no type hints
+from dash import Patch
 
 from dashboards.i18n import t
 from dashboards.views.states import State
 from model import Inventory, Site
 
-__all__ = ["COLOURS", "MapState", "hubs", "link_look", "positions", "topology_figure"]
+__all__ = [
+    "CENTRES",
+    "COLOURS",
+    "LOOKS",
+    "MIDS",
+    "OFFICES",
+    "MapGeometry",
+    "MapPaint",
+    "MapState",
+    "geometry",
+    "hubs",
+    "link_look",
+    "map_patch",
+    "paint",
+    "positions",
+    "regions",
+    "topology_figure",
+]
 
 COLOURS: Mapping[str, str] = {
     "critical": "#d64545",
@@ -34,6 +59,21 @@ COLOURS: Mapping[str, str] = {
     "full": "#ff7a1a",
 }
 """The colours of console.css's state variables (plotly needs them in the figure)."""
+
+LOOKS: tuple[tuple[str, str], ...] = (
+    ("ok", "solid"),
+    ("busy", "solid"),
+    ("full", "solid"),
+    ("warning", "solid"),
+    ("maintenance", "solid"),
+    ("unreachable", "dash"),
+    ("critical", "dot"),
+    ("unknown", "dot"),
+)
+"""Every (colour key, dash) a link can be drawn in: one line trace each, in this order."""
+MIDS, OFFICES, CENTRES = len(LOOKS), len(LOOKS) + 1, len(LOOKS) + 2
+"""The indexes of the mid-point, office and centre traces."""
+_UP_LOOKS = frozenset(("ok", "busy", "full"))
 
 SYMBOLS: Mapping[State, str] = {
     State.CRITICAL: "x",
@@ -48,10 +88,12 @@ SYMBOLS: Mapping[State, str] = {
 @dataclass(frozen=True, slots=True)
 class MapState:
     """`nodes`: the state of each device and link known to be other than unknown; `link_use`:
-    each link's highest utilisation (0..1) over its ends and directions."""
+    each link's highest utilisation (0..1) over its ends and directions; `sites`: each site's
+    state (a site missing is up)."""
 
     nodes: Mapping[str, State]
     link_use: Mapping[str, float]
+    sites: Mapping[str, State] = field(default_factory=dict)
 
 
 def hubs(inventory: Inventory) -> list[str]:
@@ -72,19 +114,30 @@ def _peers(inventory: Inventory) -> dict[str, list[str]]:
     return peers
 
 
+def regions(inventory: Inventory) -> dict[str, str]:
+    """Site id -> the hub it hangs off (its first linked hub; the first hub for a site linked to
+    none); hubs map to themselves."""
+    peers = _peers(inventory)
+    centres = hubs(inventory)
+    out = {hub: hub for hub in centres}
+    for site in inventory.sites:
+        if site.id not in out:
+            out[site.id] = next((p for p in peers[site.id] if p in centres), centres[0] if centres else site.id)
+    return out
+
+
 def positions(inventory: Inventory) -> dict[str, tuple[float, float]]:
     """Site id -> (x, y) in a box of about -1.4..1.4 by -1..1."""
     order = [s.id for s in inventory.sites]
-    peers = _peers(inventory)
     centres = hubs(inventory)
     place: dict[str, tuple[float, float]] = {}
     for i, hub in enumerate(centres):
         x = 0.0 if len(centres) == 1 else -0.55 + 1.1 * i / (len(centres) - 1)
         place[hub] = (x, 0.0)
     fans: dict[str, list[str]] = defaultdict(list)
-    for site in order:
+    for site, hub in regions(inventory).items():
         if site not in place:
-            fans[next((p for p in peers[site] if p in place), centres[0] if centres else site)].append(site)
+            fans[hub].append(site)
     for i, hub in enumerate(centres):
         many = len(centres) > 1
         outward = math.pi if i == 0 and many else 0.0 if i == len(centres) - 1 and many else math.pi / 2
@@ -100,25 +153,34 @@ def positions(inventory: Inventory) -> dict[str, tuple[float, float]]:
     return place
 
 
-def link_look(state: State | None, use: float | None) -> tuple[str, str, str]:
-    """(colour key, dash, catalog key of the look) of a link in `state` at utilisation `use`."""
+def link_look(state: State | None, use: float | None) -> tuple[str, str]:
+    """(colour key, dash) of a link in `state` at utilisation `use`: one of `LOOKS`."""
     if state in (State.CRITICAL, State.UNREACHABLE, State.MAINTENANCE, State.WARNING):
-        dash = {State.CRITICAL: "dot", State.UNREACHABLE: "dash"}.get(state, "solid")
-        return state.value, dash, state.key
+        return state.value, {State.CRITICAL: "dot", State.UNREACHABLE: "dash"}.get(state, "solid")
     if state is None and use is None:
-        return "unknown", "dot", State.UNKNOWN.key
+        return "unknown", "dot"
     if use is not None and use >= 0.9:
-        return "full", "solid", "wall.map.full"
+        return "full", "solid"
     if use is not None and use >= 0.6:
-        return "busy", "solid", "wall.map.busy"
-    return "ok", "solid", "wall.map.up"
+        return "busy", "solid"
+    return "ok", "solid"
 
 
-def topology_figure(inventory: Inventory, state: MapState, site_states: Mapping[str, State], lang: str) -> go.Figure:
-    place = positions(inventory)
+@dataclass(frozen=True, slots=True)
+class MapGeometry:
+    """Where everything is drawn: each drawable link as (name, x0, y0, x1, y1), the offices and the
+    centres (hubs) with their positions. Coordinates rounded to 3 decimals (bytes on the wire)."""
+
+    links: tuple[tuple[str, float, float, float, float], ...]
+    offices: tuple[Site, ...]
+    centres: tuple[Site, ...]
+    place: Mapping[str, tuple[float, float]]
+
+
+def geometry(inventory: Inventory) -> MapGeometry:
+    place = {site: (round(x, 3), round(y, 3)) for site, (x, y) in positions(inventory).items()}
     site_of = {d.name: d.site for d in inventory.devices}
-    lines: dict[tuple[str, str], tuple[list[float | None], list[float | None]]] = defaultdict(lambda: ([], []))
-    mids: tuple[list[float], list[float], list[str], list[str], list[str]] = ([], [], [], [], [])
+    links = []
     seen: dict[frozenset[str], int] = defaultdict(int)
     for link in inventory.links:
         a, b = (site_of.get(e.device, "") for e in link.ends)
@@ -128,49 +190,92 @@ def topology_figure(inventory: Inventory, state: MapState, site_states: Mapping[
         offset = 0.05 * seen[pair] * (1 if seen[pair] % 2 else -1)  # parallel links side by side
         seen[pair] += 1
         (x0, y0), (x1, y1) = place[a], place[b]
-        y0, y1 = y0 + offset, y1 + offset
-        use = state.link_use.get(link.name)
-        colour, dash, look = link_look(state.nodes.get(link.name), use)
-        xs, ys = lines[(colour, dash)]
+        links.append((link.name, x0, round(y0 + offset, 3), x1, round(y1 + offset, 3)))
+    centres = set(hubs(inventory))
+    return MapGeometry(
+        tuple(links),
+        tuple(s for s in inventory.sites if s.id in place and s.id not in centres),
+        tuple(s for s in inventory.sites if s.id in place and s.id in centres),
+        place,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MapPaint:
+    """What the states decide: per look (in `LOOKS` order) its lines' x and y (None between
+    lines); per link its mid-point colour and text; per office and centre its colour and symbol."""
+
+    lines: tuple[tuple[tuple[float | None, ...], tuple[float | None, ...]], ...]
+    mid_colours: tuple[str, ...]
+    mid_texts: tuple[str, ...]
+    office_looks: tuple[tuple[str, str], ...]
+    centre_looks: tuple[tuple[str, str], ...]
+    """(colour, symbol) per site."""
+
+    def parts(self) -> dict[str, object]:
+        """The parts a refresh sends separately: `lines`, `mids`, `sites`."""
+        return {
+            "lines": self.lines,
+            "mids": (self.mid_colours, self.mid_texts),
+            "sites": (self.office_looks, self.centre_looks),
+        }
+
+
+def paint(geo: MapGeometry, state: MapState) -> MapPaint:
+    lines: dict[tuple[str, str], tuple[list[float | None], list[float | None]]] = {look: ([], []) for look in LOOKS}
+    colours, texts = [], []
+    for name, x0, y0, x1, y1 in geo.links:
+        use = state.link_use.get(name)
+        look = link_look(state.nodes.get(name), use)
+        xs, ys = lines[look]
         xs.extend((x0, x1, None))
         ys.extend((y0, y1, None))
-        use_text = f"{use * 100:.0f}%" if use is not None else "—"
-        mids[0].append((x0 + x1) / 2)
-        mids[1].append((y0 + y1) / 2)
-        mids[2].append(COLOURS[colour])
-        mids[3].append(use_text if colour in ("ok", "busy", "full") else "✖" if colour == "critical" else "")
-        mids[4].append(t("wall.map.link", lang, name=link.name, state=t(look, lang), use=use_text))
+        colours.append(COLOURS[look[0]])
+        if look[0] in _UP_LOOKS:
+            texts.append(f"{use * 100:.0f}%" if use is not None else "")
+        else:
+            texts.append(State(look[0]).icon)
+
+    def looks(sites: tuple[Site, ...]) -> tuple[tuple[str, str], ...]:
+        states = [state.sites.get(s.id, State.OK) for s in sites]
+        return tuple((COLOURS[st.value], SYMBOLS[st]) for st in states)
+
+    return MapPaint(
+        tuple((tuple(xs), tuple(ys)) for xs, ys in lines.values()),
+        tuple(colours),
+        tuple(texts),
+        looks(geo.offices),
+        looks(geo.centres),
+    )
+
+
+def topology_figure(geo: MapGeometry, painted: MapPaint, lang: str) -> go.Figure:
+    """The whole figure: what the first refresh of a wall sends."""
     fig = go.Figure()
-    for (colour, dash), (xs, ys) in sorted(lines.items()):
+    for (colour, dash), (xs, ys) in zip(LOOKS, painted.lines, strict=True):
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="lines", hoverinfo="skip", line={"color": COLOURS[colour], "dash": dash, "width": 4}
+                x=list(xs),
+                y=list(ys),
+                mode="lines",
+                hoverinfo="skip",
+                line={"color": COLOURS[colour], "dash": dash, "width": 4},
             )
         )
     fig.add_trace(
         go.Scatter(
-            x=mids[0],
-            y=mids[1],
+            x=[(x0 + x1) / 2 for _, x0, _, x1, _ in geo.links],
+            y=[(y0 + y1) / 2 for _, _, y0, _, y1 in geo.links],
             mode="markers+text",
-            text=mids[3],
-            hovertext=mids[4],
-            hoverinfo="text",
+            text=list(painted.mid_texts),
+            hovertemplate=[t("wall.map.link", lang, name=name) + ": %{text}<extra></extra>" for name, *_ in geo.links],
             textposition="top center",
-            textfont={"size": 11, "color": mids[2]},
-            marker={"size": 6, "color": mids[2]},
+            textfont={"size": 11, "color": list(painted.mid_colours)},
+            marker={"size": 6, "color": list(painted.mid_colours)},
         )
     )
-    centres = set(hubs(inventory))
-    for hub in (False, True):  # offices, then hubs on top (the wall's CSS sizes their labels apart)
-        fig.add_trace(
-            _sites(
-                [s for s in inventory.sites if s.id in place and (s.id in centres) is hub],
-                place,
-                site_states,
-                lang,
-                hub=hub,
-            )
-        )
+    for sites, looks, hub in ((geo.offices, painted.office_looks, False), (geo.centres, painted.centre_looks, True)):
+        fig.add_trace(_sites(sites, geo.place, looks, hub=hub))  # offices, then hubs on top
     axis = {"visible": False, "range": [-1.75, 1.75], "fixedrange": True}
     fig.update_layout(
         template="none",
@@ -187,27 +292,42 @@ def topology_figure(inventory: Inventory, state: MapState, site_states: Mapping[
     return fig
 
 
+def map_patch(painted: MapPaint, parts: Collection[str]) -> Patch:
+    """The figure's changes for `parts` of `painted` (see `MapPaint.parts`)."""
+    patch = Patch()
+    if "lines" in parts:
+        for i, (xs, ys) in enumerate(painted.lines):
+            patch["data"][i]["x"] = list(xs)
+            patch["data"][i]["y"] = list(ys)
+    if "mids" in parts:
+        patch["data"][MIDS]["text"] = list(painted.mid_texts)
+        patch["data"][MIDS]["marker"]["color"] = list(painted.mid_colours)
+        patch["data"][MIDS]["textfont"]["color"] = list(painted.mid_colours)
+    if "sites" in parts:
+        for index, looks in ((OFFICES, painted.office_looks), (CENTRES, painted.centre_looks)):
+            patch["data"][index]["marker"]["color"] = [colour for colour, _ in looks]
+            patch["data"][index]["marker"]["symbol"] = [symbol for _, symbol in looks]
+    return patch
+
+
 def _sites(
-    sites: list[Site],
+    sites: tuple[Site, ...],
     place: Mapping[str, tuple[float, float]],
-    site_states: Mapping[str, State],
-    lang: str,
+    looks: tuple[tuple[str, str], ...],
     *,
     hub: bool,
 ) -> go.Scatter:
-    states = [site_states.get(s.id, State.OK) for s in sites]
     return go.Scatter(
         x=[place[s.id][0] for s in sites],
         y=[place[s.id][1] for s in sites],
         mode="markers+text",
         text=[s.name for s in sites],
         textposition="bottom center" if hub else "top center",
-        hovertext=[f"{s.name}: {t(st.key, lang)}" for s, st in zip(sites, states, strict=True)],
         hoverinfo="text",
         marker={
             "size": 34 if hub else 16,
-            "color": [COLOURS[st.value] for st in states],
-            "symbol": [SYMBOLS[st] for st in states],
+            "color": [colour for colour, _ in looks],
+            "symbol": [symbol for _, symbol in looks],
             "line": {"width": 2, "color": "#e8edf2"},
         },
         textfont={"size": 18 if hub else 12, "color": "#e8edf2"},

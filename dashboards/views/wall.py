@@ -1,10 +1,17 @@
 """The wall's view logic: server-side aggregates of the console, and their rendering.
 
-`wall_model(data)` reads the facade once per refresh and reduces it to what a wall screen shows,
-however many alerts fire: one `Tile` per site and per business system (worst state and counts), the
-state of every device and link for the map, at most `TICKER_SIZE` critical alerts, and the console's
-own health. `refresh(data, lang)` renders that into the refresh callback's outputs; nothing else
-goes to the browser (a refresh stays a few kB with 5,000 alerts firing).
+`wall_model(data)` reads the facade once per refresh (the alerts in brief: `AlertBrief`) and
+reduces it to what a wall screen shows, however many alerts fire: one `Tile` per site and per
+business system (worst state and counts), the state of every device and link for the map, at most
+`TICKER_SIZE` critical alerts, and the console's own health. Sites beyond what the panel holds
+(`SITE_TILES`) are folded (`fold_sites`): the centres and every site with a problem keep their
+tile, the sites that are up fold into one tile per centre they hang off.
+
+`refresh(data, lang, sent)` renders the model into the refresh callback's outputs and sends only
+what changed since the browser's last refresh: `sent` (kept in the page) holds a digest of each
+part it has; an unchanged part goes as `no_update`, a changed map as a `Patch` of the part of its
+paint that changed (the whole figure only on a page's first refresh or a new inventory or
+language). A refresh stays a few kB, and under 50 kB with everything changing at once.
 
 How an alert colours things (`alert_state`): muted by a maintenance window -> maintenance; muted as
 suppressed (behind a cut) or `DeviceUnreachable` -> unreachable; else its severity (critical or
@@ -22,63 +29,64 @@ the health panel (the wall must never look green for want of data).
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from dash import html
+from dash import html, no_update
 
-from alerts.explain import AlertView, MuteReason
+from alerts.explain import AlertBrief
 from alerts.model import AlertState
 from dashboards.i18n import format_time, t
 from dashboards.queries import ConsoleData
+from dashboards.views import topology
 from dashboards.views.states import State, worst
-from dashboards.views.topology import MapState, topology_figure
-from model import Inventory
+from dashboards.views.topology import MapState
+from model import Inventory, Labels
 from store.query.result import QueryError
 
 __all__ = [
     "LINK_UP_EXPR",
     "LINK_USE_EXPR",
-    "STATE_ICONS",
+    "SITE_TILES",
     "TICKER_SIZE",
     "UNREACHABLE_EXPR",
     "Health",
+    "Refresh",
     "TickerItem",
     "Tile",
     "WallModel",
     "age_text",
     "alert_state",
+    "fold_sites",
     "refresh",
     "wall_model",
 ]
 
 TICKER_SIZE = 8
+SITE_TILES = 30
+"""Site tiles the sites panel holds at 1920x1080 (three columns of ten); beyond, sites fold."""
 UNREACHABLE_EXPR = "max by (target) (target_unreachable) == 1"
 LINK_UP_EXPR = 'min by (link) (interface_oper_up{link!=""})'
 LINK_USE_EXPR = 'max by (link) (interface_utilisation_ratio{link!=""})'
 CONSOLE_SCOPE = "console"
-STATE_ICONS: Mapping[State, str] = {
-    State.CRITICAL: "✖",
-    State.UNREACHABLE: "◌",
-    State.WARNING: "▲",
-    State.MAINTENANCE: "⚙",
-    State.OK: "●",
-    State.UNKNOWN: "?",
-}
-"""A sign per state besides its colour and word (colour-blind safe)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Tile:
     """One site or business system. `firing`: its firing alerts (muted ones included);
-    `critical`: those of severity critical that are neither suppressed nor in maintenance."""
+    `critical`: those of severity critical that are neither suppressed nor in maintenance.
+    A tile of `folded` > 0 sites stands for that many (`fold_sites`): `name` is then the centre
+    they hang off, or empty for the sites that did not fit."""
 
     id: str
     name: str
     state: State
     firing: int = 0
     critical: int = 0
+    folded: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +121,12 @@ class WallModel:
     health: Health
 
 
-def alert_state(view: AlertView) -> State:
-    reasons = {mute.reason for mute in view.mutes}
-    if MuteReason.MAINTENANCE in reasons:
+def alert_state(brief: AlertBrief) -> State:
+    if brief.maintenance:
         return State.MAINTENANCE
-    if MuteReason.SUPPRESSED in reasons or view.alert.name == "DeviceUnreachable":
+    if brief.suppressed or brief.alert.name == "DeviceUnreachable":
         return State.UNREACHABLE
-    return State.CRITICAL if view.alert.labels.get("severity") == "critical" else State.WARNING
+    return State.CRITICAL if brief.alert.labels.get("severity") == "critical" else State.WARNING
 
 
 @dataclass
@@ -161,14 +168,12 @@ class _Places:
             if link.group:
                 self.groups[link.group].append(link.name)
 
-    def nodes(self, view: AlertView) -> list[str]:
-        labels = view.alert.labels
+    def nodes(self, labels: Labels) -> list[str]:
         node = labels.get("target", "") or labels.get("link", "")
         return [node] if node else list(self.groups.get(labels.get("link_group", ""), ()))
 
-    def homes(self, view: AlertView, nodes: Sequence[str]) -> tuple[set[str], set[str]]:
-        """The sites and systems an alert belongs to."""
-        labels = view.alert.labels
+    def homes(self, labels: Labels, nodes: Sequence[str]) -> tuple[set[str], set[str]]:
+        """The sites and systems an alert with `labels` belongs to."""
         devices = [d for n in nodes for d in ((n,) if n in self.devices else self.links.get(n, ()))]
         sites = {labels["site"]} if labels.get("site") else {self.devices[d][0] for d in devices if d in self.devices}
         systems = (
@@ -188,7 +193,7 @@ def _vector(data: ConsoleData, expr: str, failed: list[tuple[str, bool, str]]) -
     return {s.labels.get(label, ""): s.value for s in result.vector}
 
 
-def _health(data: ConsoleData, console: list[AlertView], failed: list[tuple[str, bool, str]]) -> Health:
+def _health(data: ConsoleData, console: list[AlertBrief], failed: list[tuple[str, bool, str]]) -> Health:
     try:
         report = data.health()
         components = [(name, c.ok, c.detail) for name, c in sorted(report.components.items())]
@@ -209,26 +214,27 @@ def wall_model(data: ConsoleData) -> WallModel:
     failed: list[tuple[str, bool, str]] = []
     sites, systems = _Tally(), _Tally()
     nodes: dict[str, list[State]] = defaultdict(list)
-    console: list[AlertView] = []
-    critical: list[AlertView] = []
-    for view in data.alerts():
-        alert = view.alert
+    console: list[AlertBrief] = []
+    critical: list[AlertBrief] = []
+    for brief in data.alert_briefs():
+        alert = brief.alert
         if alert.state is not AlertState.FIRING or alert.resolved:
             continue
-        if alert.labels.get("scope") == CONSOLE_SCOPE:
-            console.append(view)
+        labels = alert.labels
+        if labels.get("scope") == CONSOLE_SCOPE:
+            console.append(brief)
             continue
-        state = alert_state(view)
-        targets = places.nodes(view)
-        if alert.labels.get("target") or alert.labels.get("link"):
+        state = alert_state(brief)
+        targets = places.nodes(labels)
+        if labels.get("target") or labels.get("link"):
             nodes[targets[0]].append(state)
-        in_sites, in_systems = places.homes(view, targets)
+        in_sites, in_systems = places.homes(labels, targets)
         for site in in_sites:
             sites.add(site, state)
         for system in in_systems:
             systems.add(system, state)
         if state is State.CRITICAL:
-            critical.append(view)
+            critical.append(brief)
     node_states = {node: worst(states) for node, states in nodes.items()}
     unreachable = _vector(data, UNREACHABLE_EXPR, failed)
     link_up = _vector(data, LINK_UP_EXPR, failed)
@@ -243,27 +249,67 @@ def wall_model(data: ConsoleData) -> WallModel:
     for link in inventory.links:
         if link.name not in node_states and link.name in link_up:
             node_states[link.name] = State.OK if link_up[link.name] > 0 else State.CRITICAL
-    ticker = sorted(critical, key=lambda v: -(v.alert.fired_at or v.alert.active_at))[:TICKER_SIZE]
+    ticker = sorted(critical, key=lambda b: -(b.alert.fired_at or b.alert.active_at))[:TICKER_SIZE]
+    site_tiles = sites.tiles(((s.id, s.name) for s in inventory.sites), by_site)
     return WallModel(
         at=now,
-        sites=sites.tiles(((s.id, s.name) for s in inventory.sites), by_site),
+        sites=fold_sites(site_tiles, inventory, SITE_TILES),
         systems=systems.tiles(((s.id, s.name) for s in inventory.systems), by_system),
-        map=MapState(node_states, link_use),
-        ticker=tuple(_ticker_item(v, now) for v in ticker),
+        map=MapState(node_states, link_use, {tile.id: tile.state for tile in site_tiles if tile.state is not State.OK}),
+        ticker=tuple(_ticker_item(b) for b in ticker),
         critical_total=len(critical),
         health=_health(data, console, failed),
     )
 
 
-def _ticker_item(view: AlertView, now: float) -> TickerItem:
-    alert, ack = view.alert, view.acknowledgement
+def _ticker_item(brief: AlertBrief) -> TickerItem:
+    alert = brief.alert
     return TickerItem(
         fingerprint=alert.fingerprint,
         summary=alert.annotations.get("summary", "") or alert.name,
         summary_ja=alert.annotations.get("summary_ja", ""),
         node=alert.labels.get("target", "") or alert.labels.get("link", ""),
         fired_at=alert.fired_at or alert.active_at,
-        acknowledged_by=ack.by if ack is not None and ack.active(now) else None,
+        acknowledged_by=brief.acknowledged_by,
+    )
+
+
+def fold_sites(tiles: Sequence[Tile], inventory: Inventory, limit: int) -> tuple[Tile, ...]:
+    """At most `limit` (>= 3) tiles for `tiles` (one per site, inventory order). When they do not
+    fit, the centres (hubs) and every site not up keep their own tile, in inventory order, and the
+    sites that are up fold into one tile per centre they hang off (into one tile if even that does
+    not fit). When the tiles of their own still do not fit, the worst keep them (centres and
+    inventory order first among equals) and the rest fold into one tile of their worst state."""
+    if len(tiles) <= limit:
+        return tuple(tiles)
+    centres = set(topology.hubs(inventory))
+    hub_of = topology.regions(inventory)
+    names = {s.id: s.name for s in inventory.sites}
+    own = [tile for tile in tiles if tile.id in centres or tile.state is not State.OK]
+    up: dict[str, list[Tile]] = defaultdict(list)
+    for tile in tiles:
+        if tile.id not in centres and tile.state is State.OK:
+            up[hub_of.get(tile.id, "")].append(tile)
+    folds = [_fold(f"{hub}/up", names.get(hub, hub), members) for hub, members in up.items()]
+    if len(own) + len(folds) > limit and len(folds) > 1:
+        folds = [_fold("up", "", [tile for members in up.values() for tile in members])]
+    room = limit - len(folds)
+    if len(own) <= room:
+        return (*own, *folds)
+    ranked = sorted(own, key=lambda tile: (tile.state.rank, tile.id not in centres))
+    kept = {tile.id for tile in ranked[: room - 1]}
+    rest = _fold("more", "", [tile for tile in own if tile.id not in kept])
+    return (*(tile for tile in own if tile.id in kept), rest, *folds)
+
+
+def _fold(key: str, name: str, tiles: Sequence[Tile]) -> Tile:
+    return Tile(
+        key,
+        name,
+        worst(tile.state for tile in tiles),
+        sum(tile.firing for tile in tiles),
+        sum(tile.critical for tile in tiles),
+        folded=len(tiles),
     )
 
 
@@ -280,18 +326,25 @@ def age_text(seconds: float, lang: str) -> str:
 
 
 def state_label(state: State, lang: str) -> html.Span:
-    return html.Span(f"{STATE_ICONS[state]}\u00a0{t(state.key, lang)}", className="wall-state")
+    return html.Span(f"{state.icon}\u00a0{t(state.key, lang)}", className="wall-state")
 
 
 def tile(item: Tile, lang: str) -> html.Div:
     counts = t("wall.tile.counts", lang, firing=item.firing, critical=item.critical)
+    name = item.name
+    if item.folded:
+        name = (
+            t("wall.tile.folded", lang, hub=item.name, n=item.folded)
+            if item.name
+            else t("wall.tile.more", lang, n=item.folded)
+        )
     return html.Div(
         [
-            html.Div(item.name, className="wall-tile-name"),
+            html.Div(name, className="wall-tile-name"),
             state_label(item.state, lang),
             html.Div(counts, className="wall-tile-counts"),
         ],
-        className=f"wall-tile {item.state.css}",
+        className=f"wall-tile {item.state.css}" + (" wall-tile-folded" if item.folded else ""),
         title=item.id,
     )
 
@@ -344,16 +397,67 @@ _KNOWN_COMPONENTS = frozenset(f"wall.health.{n}" for n in ("store", "scheduler",
 _KNOWN_ALERTS = frozenset(f"wall.console.{n}" for n in ("CollectorBlind", "SchedulerSkippingRuns"))
 
 
-def refresh(data: ConsoleData, lang: str) -> tuple[object, ...]:
-    """The wall refresh callback's outputs: site tiles, system tiles, map figure, ticker, health,
-    the refresh's time as text, and the refresh's time (Unix seconds) for the staleness check."""
+SENT_PARTS = ("sites", "systems", "map", "map.lines", "map.mids", "map.sites", "ticker", "health")
+"""The parts a refresh tracks in the page's `sent` digests (`map`: the figure's geometry)."""
+
+
+def digest(value: object) -> str:
+    """A short digest of a part as sent (its repr: frozen dataclasses, tuples, strings)."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
+
+
+class Refresh(NamedTuple):
+    """The wall refresh callback's outputs, in order (each part may be `no_update`)."""
+
+    sites: object
+    systems: object
+    map: object
+    """A whole figure, a `Patch` or `no_update`."""
+    ticker: object
+    health: object
+    refreshed_text: str
+    """The refresh's time, written in the language and time zone."""
+    refreshed_at: float
+    """The refresh's time (Unix seconds), for the page's staleness check."""
+    sent: dict[str, str]
+    """The digests of what the page has after this refresh."""
+
+
+def refresh(data: ConsoleData, lang: str, sent: Mapping[str, str] | None = None) -> Refresh:
+    """What the page needs to show the wall now, given the digests `sent` of what it has: parts
+    whose digest is in `sent` go as `no_update`; the map as a whole figure when its geometry is new
+    to the page, else as a `Patch` of its paint's changed parts. With no `sent`, everything: the
+    page's first render."""
+    sent = sent or {}
     model = wall_model(data)
-    return (
-        [tile(item, lang) for item in model.sites],
-        [tile(item, lang) for item in model.systems],
-        topology_figure(data.inventory(), model.map, {s.id: s.state for s in model.sites}, lang),
-        ticker_children(model, lang),
-        health_children(model.health, lang),
+    inventory = data.inventory()
+    geo = topology.geometry(inventory)
+    painted = topology.paint(geo, model.map)
+    ages = tuple(age_text(model.at - item.fired_at, lang) for item in model.ticker)
+    now = {
+        "sites": digest((lang, model.sites)),
+        "systems": digest((lang, model.systems)),
+        "map": digest((lang, geo)),
+        **{f"map.{name}": digest(part) for name, part in painted.parts().items()},
+        "ticker": digest((lang, ages, model.ticker, model.critical_total)),
+        "health": digest((lang, model.health)),
+    }
+
+    def changed(part: str) -> bool:
+        return sent.get(part) != now[part]
+
+    if changed("map"):
+        figure: object = topology.topology_figure(geo, painted, lang)
+    else:
+        parts = [name for name in painted.parts() if changed(f"map.{name}")]
+        figure = topology.map_patch(painted, parts) if parts else no_update
+    return Refresh(
+        [tile(item, lang) for item in model.sites] if changed("sites") else no_update,
+        [tile(item, lang) for item in model.systems] if changed("systems") else no_update,
+        figure,
+        ticker_children(model, lang) if changed("ticker") else no_update,
+        health_children(model.health, lang) if changed("health") else no_update,
         format_time(model.at, lang, data.timezone, seconds=True),
         model.at,
+        now,
     )

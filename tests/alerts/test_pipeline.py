@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from alerts.acks import Acks
 from alerts.alertconfig import TimeIntervalConfig
 from alerts.delivery import Delivery, build_integrations
-from alerts.explain import GroupPhase, MuteReason, RouteMute
+from alerts.explain import AlertBrief, GroupPhase, MuteReason, RouteMute
 from alerts.flapping import FlapDetector, FlappingConfig
 from alerts.maintenance import Maintenances, MaintenanceWindow
 from alerts.matchers import parse_matchers
@@ -318,6 +318,41 @@ def test_a_maintenance_window_mutes_matching_alerts_while_it_runs(world: World) 
     ]
     world.run(3600, {"g": [alert("DeviceDown", T0, target="srv-0")]})  # the window ends at 09:00Z
     assert len(world.oncall.delivered()) == 1
+
+
+def test_briefs_say_what_the_views_say_of_cut_maintained_and_acknowledged_alerts(world: World) -> None:
+    assert world.pipeline.maintenances is not None
+    window = MaintenanceWindow.model_validate(
+        {
+            "name": "disk",
+            "matchers": ['target="srv-0"'],
+            "owner": "ops-east",
+            "reason": "disk swap",
+            "schedule": {"once": {"start": "2027-01-15T07:00:00Z", "end": "2027-01-15T09:00:00Z"}},
+        }
+    )
+    world.pipeline.maintenances.create(window, "suzuki", T0)
+    alerts = [
+        alert("WanLinkDown", T0, link="east-west-1"),
+        alert("WanLinkDown", T0, link="east-west-2"),
+        alert("DeviceUnreachable", T0, target="srv-west-01"),
+        alert("DeviceDown", T0, target="srv-0"),
+        alert("DeviceDown", T0, target="srv-9"),
+    ]
+    world.feed("g", alerts)
+    world.run(31)
+    world.pipeline.acknowledge(alerts[4].fingerprint, "tanaka", "on it")
+    now = world.clock.now()
+    briefs = {b.alert.fingerprint: b for b in world.pipeline.briefs()}
+    assert briefs == {v.alert.fingerprint: AlertBrief.of(v, now) for v in world.pipeline.views()}
+    node = {fp: b.alert.labels.get("target") or b.alert.labels["link"] for fp, b in briefs.items()}
+    assert sorted((node[fp], b.suppressed, b.maintenance, b.acknowledged_by) for fp, b in briefs.items()) == [
+        ("east-west-1", False, False, None),
+        ("east-west-2", False, False, None),
+        ("srv-0", False, True, None),
+        ("srv-9", False, False, "tanaka"),
+        ("srv-west-01", True, False, None),
+    ]
 
 
 # -- acknowledgement and escalation -------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alerts.explain import AlertView
+from alerts.explain import AlertBrief, AlertView
 from dashboards.http import ComponentHealth, HealthReport
 from model import Inventory
 from store.query.result import QueryError, QueryResult
@@ -39,6 +39,9 @@ class FakeData:
 
     def alerts(self) -> list[AlertView]:
         return list(self.alerts_)
+
+    def alert_briefs(self) -> list[AlertBrief]:
+        return [AlertBrief.of(v, self.t) for v in self.alerts_]
 
     def instant(self, expr: str, at: float | None = None) -> QueryResult:
         return self._answer(expr)

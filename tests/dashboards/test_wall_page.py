@@ -5,18 +5,22 @@ the clock runs and the console's health shows."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import flask
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Response
 
+from dashboards import ids
 from dashboards.app import create_dash
 from dashboards.i18n import MISSING
+from dashboards.views import wall
 from tests.dashboards.browser import Watched, open_page
-from tests.dashboards.test_wall_views import fake
+from tests.dashboards.test_wall_views import fake, vector
 from tests.helpers import serve_wsgi
 
 UNTRANSLATED = MISSING.format("")[0]
+TIME_PARTS = (ids.WALL_REFRESHED_AT, ids.WALL_REFRESHED)
 NO_SCROLLBAR = (
     "document.documentElement.scrollHeight <= window.innerHeight"
     " && document.documentElement.scrollWidth <= window.innerWidth"
@@ -98,3 +102,34 @@ def test_the_clock_runs_refreshes_older_than_30_s_turn_stale_and_collector_blind
     health = watched.page.inner_text("#wall-health").replace("\u00a0", " ")
     assert health == "Console ✖ Critical\nStore: OK\nCollector blind"
     assert watched.errors == []
+
+
+def test_a_refresh_sends_only_what_changed_and_patches_the_map(browser: Browser) -> None:
+    server = flask.Flask("test-wall-changes")
+    data = fake()
+    create_dash(server, lambda: data, default_language="en")
+    with serve_wsgi(server) as url:
+        watched = open_page(browser, f"{url}/wall?kiosk=1&refresh=2")
+        page = watched.page
+        refreshes: list[dict[str, Any]] = []  # what each refresh's response updates, by component id
+
+        def on_response(r: Response) -> None:
+            if "/_dash-update-component" in r.url and ids.WALL_SENT in (answer := r.json()["response"]):
+                refreshes.append(answer)
+
+        page.on("response", on_response)
+        down = "document.querySelector('#wall-map .js-plotly-plot').data[6].x.length"
+        page.wait_for_selector("#wall-map .scatterlayer")
+        assert page.evaluate(down) == 6  # office-01, office-02
+        page.wait_for_function("document.querySelector('#wall-refreshed-at') !== null")
+        page.wait_for_timeout(2500)  # at least one refresh of an unchanged wall
+        assert refreshes and all(set(r) == {*TIME_PARTS, ids.WALL_SENT} for r in refreshes)
+        data.answers[wall.LINK_UP_EXPR] = vector("link", {"east-west-1": 0.0, "office-01": 0.0, "office-02": 0.0})
+        page.wait_for_function(f"{down} === 9", timeout=10_000)  # east-west-1 joined the down links
+        for _ in range(30):  # the response event reaches this thread a little after the page draws
+            if patched := [r for r in refreshes if ids.WALL_MAP in r]:
+                break
+            page.wait_for_timeout(100)
+        assert len(patched) == 1 and set(patched[0]) == {ids.WALL_MAP, *TIME_PARTS, ids.WALL_SENT}
+        assert "__dash_patch_update" in patched[0][ids.WALL_MAP]["figure"]
+        assert watched.errors == []

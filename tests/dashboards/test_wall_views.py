@@ -5,19 +5,38 @@ a refresh that stays small with 5,000 alerts firing."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import plotly.io as pio  # type: ignore[import-untyped]
+from dash import Patch, no_update
 
+import config
 from alerts.acks import Acknowledgement
 from alerts.explain import AlertView, Mute, MuteReason
 from alerts.model import Alert, AlertState
+from benchmarks.web_estate import interfaces, scaled_inventory, storm
 from dashboards.http import ComponentHealth, HealthReport
 from dashboards.views import wall
 from dashboards.views.states import State
-from dashboards.views.topology import MapState, link_look, positions, topology_figure
+from dashboards.views.topology import (
+    CENTRES,
+    LOOKS,
+    MIDS,
+    OFFICES,
+    MapState,
+    geometry,
+    link_look,
+    paint,
+    positions,
+    topology_figure,
+)
+from demo.estate import build
 from model import Device, Inventory, Labels, Link, LinkEnd, Site, System
 from store.query.result import InstantSample, QueryResult
 from tests.dashboards.fakes import T0, FakeData
+
+SHIPPED_DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 
 
 def estate() -> Inventory:
@@ -220,13 +239,14 @@ def test_a_failed_query_shows_in_the_health_instead_of_a_green_wall() -> None:
 
 
 def test_link_looks_follow_state_then_utilisation() -> None:
-    assert link_look(State.CRITICAL, 0.5) == ("critical", "dot", "state.critical")
-    assert link_look(State.UNREACHABLE, None) == ("unreachable", "dash", "state.unreachable")
-    assert link_look(State.MAINTENANCE, None) == ("maintenance", "solid", "state.maintenance")
-    assert link_look(State.OK, 0.95) == ("full", "solid", "wall.map.full")
-    assert link_look(State.OK, 0.7) == ("busy", "solid", "wall.map.busy")
-    assert link_look(State.OK, 0.1) == ("ok", "solid", "wall.map.up")
-    assert link_look(None, None) == ("unknown", "dot", "state.unknown")
+    assert link_look(State.CRITICAL, 0.5) == ("critical", "dot")
+    assert link_look(State.UNREACHABLE, None) == ("unreachable", "dash")
+    assert link_look(State.MAINTENANCE, None) == ("maintenance", "solid")
+    assert link_look(State.OK, 0.95) == ("full", "solid")
+    assert link_look(State.OK, 0.7) == ("busy", "solid")
+    assert link_look(State.OK, 0.1) == ("ok", "solid")
+    assert link_look(None, None) == ("unknown", "dot")
+    assert {link_look(s, u) for s in (*State, None) for u in (None, 0.1, 0.7, 0.95)} == set(LOOKS)
 
 
 def test_hubs_sit_on_the_middle_line_and_offices_fan_out_around_their_hub() -> None:
@@ -236,24 +256,105 @@ def test_hubs_sit_on_the_middle_line_and_offices_fan_out_around_their_hub() -> N
 
 
 def test_the_map_draws_one_trace_per_link_look_then_link_labels_offices_and_centres() -> None:
-    fig = topology_figure(
-        estate(),
-        MapState({"office-01": State.CRITICAL, "east-west-1": State.OK}, {"east-west-1": 0.95}),
-        {"office-01": State.CRITICAL},
-        "en",
+    geo = geometry(estate())
+    state = MapState(
+        {"office-01": State.CRITICAL, "east-west-1": State.OK}, {"east-west-1": 0.95}, {"office-01": State.CRITICAL}
     )
-    lines = [(tr.line.color, tr.line.dash, len(tr.x)) for tr in fig.data[:-3]]
-    assert lines == [("#d64545", "dot", 3), ("#ff7a1a", "solid", 3), ("#6b7785", "dot", 3)]
-    assert list(fig.data[-3].hovertext) == [
-        "Link east-west-1: Up (utilisation 90% or more) (utilisation 95%)",
-        "Link office-01: Critical (utilisation —)",
-        "Link office-02: Unknown (utilisation —)",
+    fig = topology_figure(geo, paint(geo, state), "en")
+    assert [(tr.line.color, tr.line.dash, len(tr.x)) for tr in fig.data[:MIDS]] == [
+        ("#2e9e5b", "solid", 0),
+        ("#e0a100", "solid", 0),
+        ("#ff7a1a", "solid", 3),  # east-west-1, 95 % used
+        ("#e0a100", "solid", 0),
+        ("#4a86c5", "solid", 0),
+        ("#7b61c9", "dash", 0),
+        ("#d64545", "dot", 3),  # office-01, down
+        ("#6b7785", "dot", 3),  # office-02, nothing known
     ]
-    offices, centres = fig.data[-2:]
+    assert fig.data[6].x == (-0.55, -1.35, None)
+    mids = fig.data[MIDS]
+    assert list(mids.text) == ["95%", "✖", "?"]
+    assert list(mids.hovertemplate) == [
+        "Link east-west-1: %{text}<extra></extra>",
+        "Link office-01: %{text}<extra></extra>",
+        "Link office-02: %{text}<extra></extra>",
+    ]
+    offices, centres = fig.data[OFFICES], fig.data[CENTRES]
     assert list(offices.text) == ["札幌東社会保険事務所", "旭川社会保険事務所"]
     assert list(offices.marker.symbol) == ["x", "circle"]
     assert list(centres.text) == ["東日本センター", "西日本センター"]
     assert list(centres.marker.symbol) == ["circle", "circle"]
+
+
+def test_sites_beyond_the_panel_fold_up_sites_per_centre_and_the_least_bad_into_one_tile() -> None:
+    inventory = estate()
+    tiles = wall.wall_model(fake()).sites
+    assert wall.fold_sites(tiles, inventory, 4) == tiles
+    assert wall.fold_sites(tiles, inventory, 3) == (
+        wall.Tile("office-01", "札幌東社会保険事務所", State.CRITICAL, firing=2, critical=1),
+        wall.Tile("office-02", "旭川社会保険事務所", State.UNREACHABLE, firing=0, critical=0),
+        wall.Tile("more", "", State.WARNING, firing=2, critical=0, folded=2),  # the centres, less bad
+    )
+    up = (
+        wall.Tile("dc-east", "東日本センター", State.OK),
+        wall.Tile("dc-west", "西日本センター", State.CRITICAL, firing=1, critical=1),
+        wall.Tile("office-01", "札幌東社会保険事務所", State.OK),
+        wall.Tile("office-02", "旭川社会保険事務所", State.OK),
+        wall.Tile("office-03", "青森社会保険事務所", State.OK),
+    )
+    bigger = replace(
+        inventory,
+        sites=(*inventory.sites, Site("office-03", "青森社会保険事務所")),
+        devices=(*inventory.devices, Device("rtr-office-03", "office-03", "wan", "router", "127.0.0.1")),
+        links=(*inventory.links, Link("office-03", LinkEnd("rtr-east-01", "Gi0/2"), LinkEnd("rtr-office-03", "Se0"))),
+    )
+    assert wall.fold_sites(up, bigger, 4) == (
+        up[0],
+        up[1],
+        wall.Tile("dc-east/up", "東日本センター", State.OK, folded=2),  # office-01 and office-03
+        wall.Tile("dc-west/up", "西日本センター", State.OK, folded=1),
+    )
+    assert wall.fold_sites(up, bigger, 3) == (up[0], up[1], wall.Tile("up", "", State.OK, folded=3))
+
+
+def test_folded_tiles_say_how_many_sites_they_stand_for() -> None:
+    rendered = json.loads(
+        pio.json.to_json_plotly(wall.tile(wall.Tile("dc-east/up", "東日本センター", State.OK, folded=18), "ja"))
+    )
+    assert rendered["props"]["children"][0]["props"]["children"] == "東日本センター配下 18拠点"
+    assert rendered["props"]["className"] == "wall-tile state-ok wall-tile-folded"
+    more = json.loads(pio.json.to_json_plotly(wall.tile(wall.Tile("more", "", State.CRITICAL, folded=3), "en")))
+    assert more["props"]["children"][0]["props"]["children"] == "3 more sites"
+
+
+def test_a_second_refresh_of_an_unchanged_wall_sends_only_its_time() -> None:
+    data = fake()
+    first = wall.refresh(data, "ja")
+    assert all(part is not no_update for part in first)
+    again = wall.refresh(data, "ja", first[-1])
+    assert again[:5] == (no_update,) * 5
+    assert again[5:] == first[5:]
+    assert len(pio.json.to_json_plotly(again[5:])) < 400
+
+
+def test_a_link_going_down_sends_the_map_lines_and_mid_points_as_a_patch() -> None:
+    data = fake([])
+    first = wall.refresh(data, "ja")
+    data.answers[wall.LINK_UP_EXPR] = vector("link", {"east-west-1": 0.0, "office-01": 0.0, "office-02": 0.0})
+    second = wall.refresh(data, "ja", first[-1])
+    tiles, systems, patch = second[:3]
+    assert (tiles, systems) == (no_update, no_update)
+    assert isinstance(patch, Patch)
+    operations = patch.to_plotly_json()["operations"]
+    assert [op["location"] for op in operations] == [
+        *(["data", i, axis] for i in range(MIDS) for axis in ("x", "y")),
+        ["data", MIDS, "text"],
+        ["data", MIDS, "marker", "color"],
+        ["data", MIDS, "textfont", "color"],
+    ]
+    assert operations[2 * 6]["params"]["value"] == [-0.55, 0.55, None, -0.55, -1.35, None, 0.55, 1.35, None]
+    assert operations[-3]["params"]["value"] == ["✖", "✖", "✖"]
+    assert wall.refresh(data, "en", second[-1])[2].__class__.__name__ == "Figure"  # a new language: whole
 
 
 def test_a_refresh_with_5000_alerts_firing_stays_under_50_kilobytes() -> None:
@@ -276,3 +377,16 @@ def test_a_refresh_with_5000_alerts_firing_stays_under_50_kilobytes() -> None:
     assert model.sites[0] == wall.Tile("dc-east", "東日本センター", State.UNREACHABLE, firing=2500, critical=0)
     assert model.sites[1] == wall.Tile("dc-west", "西日本センター", State.CRITICAL, firing=2500, critical=1667)
     assert len(model.ticker) == 8
+
+
+def test_the_demo_estate_scaled_10x_in_a_storm_fits_the_panel_and_refreshes_under_50_kb() -> None:
+    inventory = scaled_inventory(config.load_file(SHIPPED_DEMO).inventory, 10)
+    healthy = FakeData(inventory_=inventory, answers={})
+    before = wall.refresh(healthy, "ja")
+    alerts = storm(inventory, interfaces(inventory, build()), 5000, T0)
+    storming = FakeData(inventory_=inventory, alerts_=[AlertView(a, (), (), None, False) for a in alerts])
+    after = wall.refresh(storming, "ja", before.sent)  # every part changes at once, in one refresh
+    assert len(after.sites) == wall.SITE_TILES and isinstance(after.map, Patch)
+    assert after.sites[-1].children[0].children == "他 191拠点"  # the 29 worst keep their tiles
+    assert len(pio.json.to_json_plotly(after)) < 50_000
+    assert len(pio.json.to_json_plotly(wall.refresh(storming, "ja", after.sent))) < 1_000  # then only the time
