@@ -37,6 +37,7 @@ import demo.estate
 from alerts.alertconfig import AlertingConfig
 from alerts.evaluation import QueryEngineLike
 from alerts.export import write_export
+from alerts.maintenance import MaintenanceWindow
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
 from alerts.service import DEFAULT_RECEIVER, Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler, oneshot
@@ -45,11 +46,15 @@ from dashboards import ComponentHealth, HealthReport, api_client, create_server
 from dashboards.actions import ApiActions, ConsoleActions
 from dashboards.api import QueryApi
 from dashboards.api_alerts import AlertsApi
+from dashboards.api_availability import AvailabilityApi
 from dashboards.app import create_dash
 from dashboards.queries import ConsoleData, LiveData
 from dashboards.serve import HttpServer
 from model import Inventory, Sample, SystemClock, Target
 from model.gcfreeze import keep_frozen
+from reports.cli import report_availability
+from reports.report import EXPORT_FORMATS
+from reports.reporting import Reporting, keep_observing
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
 
@@ -124,6 +129,29 @@ def export_rules(path: Path, out_dir: Path, out: TextIO, err: TextIO) -> int:
         err.write(f"warning: {warning}\n")
     out.write(f"{out_dir / 'alertmanager.yml'} and {len(files)} rule files in {out_dir / 'rules'}\n")
     return 0
+
+
+# -- report --------------------------------------------------------------------------------------
+def report(args: argparse.Namespace, err: TextIO) -> int:
+    """`report availability`: reports/cli.py over the config's data dir."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    windows = loaded.alerting.maintenance_windows if loaded.alerting is not None else ()
+    return report_availability(
+        loaded.availability,
+        loaded.inventory,
+        windows,
+        args.data_dir or loaded.console.data_dir,
+        period=args.period,
+        systems=args.system,
+        fmt=args.format,
+        lang=args.lang or loaded.console.language,
+        out=args.out,
+        now=time.time(),
+        stdout=sys.stdout.buffer,
+        err=err,
+    )
 
 
 # -- collect-once ------------------------------------------------------------------------------
@@ -201,6 +229,7 @@ class Console:
     loop_thread: threading.Thread
     query_api: QueryApi
     alerting: Alerting | None = None
+    reporting: Reporting | None = None
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -235,6 +264,8 @@ class Console:
             self.store.close(timeout=max(0.5, deadline - time.monotonic()))
             if self.alerting is not None:
                 self.alerting.close()
+            if self.reporting is not None:
+                self.reporting.close()
 
 
 async def _close_clients(deps: CollectorDeps) -> None:
@@ -268,15 +299,28 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
             return None
         pipeline = running.alerting.pipeline if running.alerting is not None else None
         engine = running.query_api.engine
-        return LiveData(settings.inventory, engine, pipeline, running.health, clock, console.timezone, console.language)
+        return LiveData(
+            settings.inventory,
+            engine,
+            pipeline,
+            running.health,
+            clock,
+            console.timezone,
+            console.language,
+            running.reporting,
+        )
 
     def alerts_api() -> AlertsApi | None:
         alerting = holder["console"].alerting if "console" in holder else None
         return AlertsApi(alerting.pipeline, clock) if alerting is not None else None
 
+    def availability_api() -> AvailabilityApi | None:
+        reporting = holder["console"].reporting if "console" in holder else None
+        return AvailabilityApi(reporting, clock) if reporting is not None else None
+
     def web_actions() -> ConsoleActions | None:
         api = alerts_api()
-        return ApiActions(api) if api is not None else None
+        return ApiActions(api, availability_api()) if api is not None else None
 
     app = create_server(
         metrics=metrics,
@@ -285,6 +329,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
         metrics_token=console.metrics_token,
         api=query_api,
         alerts=alerts_api,
+        availability=availability_api,
     )
     create_dash(app, web_data, default_language=console.language, actions=web_actions)
     host, port = config.split_listen(listen)
@@ -310,9 +355,13 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     loop_thread.start()
     api = build_query_api(store, deps.metadata.get, clock.now)
     alerting = start_alerting(settings, groups, api.engine, store, clock, metrics, data_dir, loop)
+    reporting = start_reporting(settings, alerting, data_dir)
     loop.call_soon_threadsafe(keep_frozen, loop)
     loop.call_soon_threadsafe(keep_recording, loop, metrics, store, clock)
-    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, alerting)
+    loop.call_soon_threadsafe(
+        keep_observing, loop, reporting.recorder(api.engine.instant, lambda: alerting.pipeline.firing().values()), clock
+    )
+    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting)
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
     return holder["console"]
@@ -346,6 +395,17 @@ def start_alerting(
         "evaluating %d rules in %d groups; %d receivers", sum(len(g.rules) for g in groups), len(groups), receivers
     )
     return alerting
+
+
+def start_reporting(settings: config.Config, alerting: Alerting, data_dir: Path) -> Reporting:
+    """The state history (recorded on the collectors' loop by the caller) and the availability
+    reports over it, with the maintenance windows the alerting knows (reports/reporting.py)."""
+    maintenances = alerting.pipeline.maintenances
+
+    def windows() -> list[MaintenanceWindow]:
+        return [record.window for record in maintenances.list()] if maintenances is not None else []
+
+    return Reporting.open(data_dir, settings.availability, settings.inventory, windows)
 
 
 def open_store(
@@ -510,6 +570,15 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     q.add_argument("--url", help="the console's base URL (default http://<console.listen>)")
     q.add_argument("--format", choices=["text", "json"], default="text")
+    rep = sub.add_parser("report", help="write a report of the recorded history (availability: PDF, CSV, JSON)")
+    rep.add_argument("kind", choices=["availability"])
+    rep.add_argument("--period", required=True, help="2026-11, 2026-Q3, FY2026 or 2026-04..2027-03")
+    rep.add_argument("--system", action="append", default=[], help="a system id (repeat; default: every system)")
+    rep.add_argument("--format", choices=list(EXPORT_FORMATS), default="pdf")
+    rep.add_argument("--lang", choices=["ja", "en"], help="default: console.language")
+    rep.add_argument("--out", help="the file to write (default: standard output for csv and json)")
+    rep.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    rep.add_argument("--data-dir", type=Path, help="overrides console.data_dir")
     return p
 
 
@@ -523,10 +592,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export-rules": lambda: export_rules(args.config, args.out_dir, sys.stdout, sys.stderr),
         "collect-once": lambda: collect_once(args.config, args.target, sys.stdout, sys.stderr),
         "query": lambda: query(args, sys.stdout, sys.stderr),
+        "report": lambda: report(args, sys.stderr),
         "demo": lambda: run_demo(args, sys.stderr),
         "run": lambda: run(args, sys.stderr),
     }
-    if args.command == "query":
+    if args.command in ("query", "report"):
         logging.getLogger().setLevel(logging.WARNING)  # stdout is the answer; stderr only problems
     try:
         return commands[args.command]()

@@ -16,6 +16,7 @@ from config.schema import ConfigDocument, DeviceSettings, LinkSettings, SiteSett
 
 if TYPE_CHECKING:  # alerts/ imports config leaf modules: only the type here (see config.schema._alerting)
     from alerts.alertconfig import AlertingConfig
+    from reports.config import AvailabilityConfig
 
 __all__ = ["Validated", "check_references"]
 
@@ -37,6 +38,8 @@ class Validated:
     links: tuple[tuple[int, LinkSettings], ...] = ()
     alerting: AlertingConfig | None = None
     """The `alerting:` section, None when absent or invalid."""
+    availability: AvailabilityConfig | None = None
+    """The `availability:` section, None when absent or invalid."""
 
     @classmethod
     def of(cls, document: ConfigDocument) -> Validated:
@@ -47,6 +50,7 @@ class Validated:
             tuple(enumerate(document.devices)),
             links=tuple(enumerate(document.links)),
             alerting=document.alerting,
+            availability=document.availability,
         )
 
 
@@ -58,7 +62,9 @@ def check_references(parts: Validated) -> list[Finding]:
     (credentials, TLS certificate and key, relabel actions); duplicate link names; link ends on undefined
     devices, on devices whose interfaces are not read over SNMP, or on an interface another link
     end already uses; in `alerting`, receiver and time interval names defined twice, and receivers
-    or time intervals that routes name but nobody defines (`AlertingConfig.problems`)."""
+    or time intervals that routes name but nobody defines (`AlertingConfig.problems`); in
+    `availability`, systems, devices and links that nothing defines and systems listed twice
+    (`AvailabilityConfig.problems`)."""
     return [
         *_duplicates("sites", "id", list(enumerate(site.id for site in parts.sites or ()))),
         *_duplicates("systems", "id", list(enumerate(system.id for system in parts.systems or ()))),
@@ -75,6 +81,7 @@ def check_references(parts: Validated) -> list[Finding]:
         *_link_devices(parts),
         *_link_interfaces(parts.links),
         *_alerting(parts.alerting),
+        *_availability(parts),
     ]
 
 
@@ -266,6 +273,16 @@ def _link_interfaces(links: Sequence[tuple[int, LinkSettings]]) -> Iterator[Find
                     ("links", index, side, "interface"),
                     f'"{end.interface}" of {end.device} is already used by {used}',
                 )
+
+
+def _availability(parts: Validated) -> Iterator[Finding]:
+    if parts.availability is None:
+        return
+    systems = None if parts.systems is None else {system.id for system in parts.systems}
+    devices = None if parts.unchecked_names else {device.name for _, device in parts.devices}
+    links = {link.name for _, link in parts.links}
+    for loc, message in parts.availability.problems(systems, devices, links):
+        yield Finding(("availability", *loc), message)
 
 
 def _alerting(alerting: AlertingConfig | None) -> Iterator[Finding]:

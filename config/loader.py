@@ -25,6 +25,7 @@ from config.schema import ConfigDocument, ConsoleSettings, DeviceSettings, LinkS
 
 if TYPE_CHECKING:  # alerts/ imports config leaf modules: only the type here (see config.schema._alerting)
     from alerts.alertconfig import AlertingConfig
+    from reports.config import AvailabilityConfig
 
 __all__ = ["Config", "load", "load_file"]
 
@@ -43,6 +44,8 @@ class Config:
     """The directory relative paths in the file are relative to (absolute)."""
     alerting: AlertingConfig | None = None
     """The `alerting:` section (routes, receivers, inhibit rules, time intervals), secrets resolved."""
+    availability: AvailabilityConfig | None = None
+    """The `availability:` section (SLA targets, service hours and service trees per system)."""
 
 
 def load_file(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
@@ -88,6 +91,7 @@ def load(
         rule_files=document.rule_files,
         base_dir=base,
         alerting=document.alerting,
+        availability=document.availability,
     )
 
 
@@ -142,7 +146,9 @@ def _valid_parts(data: object, failed: list[tuple[str | int, ...]], context: Val
     def clean(*prefix: str | int) -> bool:
         return not any(loc[: len(prefix)] == prefix for loc in failed)
 
-    sections = {key: data[key] for key in ("sites", "systems", "alerting") if key in data and clean(key)}
+    sections = {
+        key: data[key] for key in ("sites", "systems", "alerting", "availability") if key in data and clean(key)
+    }
     valid = ConfigDocument.model_validate({**sections, "devices": []}, context=context)
     devices: list[tuple[int, DeviceSettings]] = []
     unchecked: set[str] = set()
@@ -165,6 +171,7 @@ def _valid_parts(data: object, failed: list[tuple[str | int, ...]], context: Val
         unchecked_names=frozenset(unchecked),
         links=links,
         alerting=valid.alerting if clean("alerting") else None,
+        availability=valid.availability if clean("availability") else None,
     )
 
 

@@ -137,7 +137,10 @@ def findings_from(error: ValidationError) -> list[Finding]:
 
 
 def _finding(details: ErrorDetails) -> Finding:
-    loc: Loc = tuple(details["loc"])
+    # A tagged union (the availability section's tree nodes) puts its tag in the path before the
+    # field of the same name: `all.all[2]` is `all[2]` as written.
+    raw = details["loc"]
+    loc: Loc = tuple(part for i, part in enumerate(raw) if not (i and isinstance(part, str) and part == raw[i - 1]))
     kind = details["type"]
     if kind in ("extra_forbidden", "invalid_key"):  # invalid_key: a key that is not even a string
         return Finding(loc, "unknown key")

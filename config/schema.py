@@ -43,6 +43,7 @@ from model.samples import LABEL_NAME_RE
 
 if TYPE_CHECKING:
     from alerts.alertconfig import AlertingConfig
+    from reports.config import AvailabilityConfig
 
 __all__ = [
     "PROBE_TIMEOUT_MARGIN",
@@ -738,10 +739,22 @@ def _alerting(value: object, info: ValidationInfo) -> AlertingConfig | None:
     return AlertingConfig.model_validate(value, context=info.context)
 
 
+def _availability(value: object, info: ValidationInfo) -> AvailabilityConfig | None:
+    """The `availability:` section, validated by reports.config (imported here for the reason
+    `_alerting` gives)."""
+    from reports.config import AvailabilityConfig
+
+    if value is None or isinstance(value, AvailabilityConfig):
+        return value
+    return AvailabilityConfig.model_validate(value, context=info.context)
+
+
 if TYPE_CHECKING:
     AlertingSection: TypeAlias = AlertingConfig | None
+    AvailabilitySection: TypeAlias = AvailabilityConfig | None
 else:  # the type resolves only when validating (see _alerting); nested errors keep their paths
     AlertingSection = Annotated[object, PlainValidator(_alerting)]
+    AvailabilitySection = Annotated[object, PlainValidator(_availability)]
 
 
 class ConfigDocument(_Strict):
@@ -756,6 +769,8 @@ class ConfigDocument(_Strict):
     """Prometheus rule files (shell globs, relative to this file), loaded by alerts/rules.py."""
     alerting: AlertingSection = None
     """Alertmanager-shaped `route`, `receivers`, `inhibit_rules`, `time_intervals`: alerts/alertconfig.py."""
+    availability: AvailabilitySection = None
+    """Per business system its SLA target, service hours and service tree: reports/config.py."""
 
     @field_validator("console", "sites", "systems", "links", "rule_files", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""The one way the web console's pages change the console: the write side of the alerting API.
+"""The one way the web console's pages change the console: the write side of the alerting API
+(and the availability API's reclassification of outages).
 
 Pages and their callbacks call `current_actions()` to get the `ConsoleActions` of the console
 serving the request (set on the Flask app by `dashboards.app.create_dash(..., actions=...)`), as
@@ -20,6 +21,7 @@ import flask
 
 from alerts.maintenance import MaintenanceRecord
 from dashboards.api_alerts import AlertsApi, AlertsApiError
+from dashboards.api_availability import AvailabilityApi
 
 __all__ = ["ACTIONS_KEY", "ActionError", "ApiActions", "ConsoleActions", "MaintenanceItem", "current_actions"]
 
@@ -79,12 +81,18 @@ class ConsoleActions(Protocol):
 
     def delete_maintenance(self, name: str) -> None: ...
 
+    def reclassify(self, system: str, at: float, *, category: str, reason: str, by: str) -> None:
+        """Reclassify the outage of `system` in progress at `at` as `category` ("planned" or
+        "external") with a reason (recorded in the audit log)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ApiActions:
-    """`ConsoleActions` over the alerting API of the running console."""
+    """`ConsoleActions` over the alerting and availability APIs of the running console."""
 
     api: AlertsApi
+    availability: AvailabilityApi | None = None
 
     def acknowledge(self, fingerprint: str, *, by: str, comment: str, expires_in: float | None) -> None:
         body: dict[str, Any] = {"by": by, "comment": comment}
@@ -124,6 +132,13 @@ class ApiActions:
 
     def delete_maintenance(self, name: str) -> None:
         _call(lambda: self.api.delete_maintenance(name))
+
+    def reclassify(self, system: str, at: float, *, category: str, reason: str, by: str) -> None:
+        availability = self.availability
+        if availability is None:
+            raise ActionError("the console keeps no availability reports")
+        body = {"system": system, "at": at, "category": category, "reason": reason, "by": by}
+        _call(lambda: availability.reclassify(body))
 
 
 def current_actions() -> ConsoleActions:

@@ -31,6 +31,7 @@ from prometheus_client.metrics_core import Metric
 
 from dashboards.api import QueryApi, api_blueprint
 from dashboards.api_alerts import AlertsApi, alerts_blueprint
+from dashboards.api_availability import AvailabilityApi, availability_blueprint
 from model import Labels, Sample, Secret
 from model.samples import LABEL_NAME_RE, METRIC_NAME_RE
 
@@ -174,6 +175,7 @@ def create_server(
     metrics_token: Secret | None = None,
     api: Callable[[], QueryApi] | None = None,
     alerts: Callable[[], AlertsApi | None] | None = None,
+    availability: Callable[[], AvailabilityApi | None] | None = None,
 ) -> flask.Flask:
     """Build the console's Flask server with `GET /metrics` and `GET /healthz` (HEAD too).
 
@@ -192,6 +194,9 @@ def create_server(
 
     `/api/v1/alerts`, `/silences`, `/maintenance`, `/notifications` (when `alerts` is given): the
     alerting API of `dashboards.api_alerts`, answered by `alerts()`, behind the same token check.
+
+    `/api/v1/availability*` (when `availability` is given): the reports API of
+    `dashboards.api_availability`, answered by `availability()`, behind the same token check.
 
     `latest` and `health` run on the server's worker threads, once per request: they must be
     thread-safe and quick. An exception from them (or from the registry) is a 500, never a partial or
@@ -238,6 +243,8 @@ def create_server(
         server.register_blueprint(api_blueprint(api, guard=unauthorized))
     if alerts is not None:
         server.register_blueprint(alerts_blueprint(alerts, guard=unauthorized))
+    if availability is not None:
+        server.register_blueprint(availability_blueprint(availability, guard=unauthorized))
     return server
 
 

@@ -3,15 +3,16 @@
 Pages and their callbacks call `current()` to get the `ConsoleData` of the console serving the
 request (set on the Flask app by `dashboards.app.create_dash`), and read through it only:
 the inventory, the alerts with why each was or was not notified (or in brief, for aggregates),
-PromQL queries through the console's engine, the console's own health, and the settings a page
-shows (time zone, default language). Tests give pages a fake that implements the same protocol.
+PromQL queries through the console's engine, the console's own health, the availability reports
+(reports/), and the settings a page shows (time zone, default language). Tests give pages a fake
+that implements the same protocol.
 
 Actions (acknowledge, silence) are not here: they go through `dashboards/actions.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,9 +22,11 @@ from alerts.explain import AlertBrief, AlertView
 from alerts.pipeline import Pipeline
 from dashboards.http import HealthReport
 from model import Clock, Inventory
+from reports.report import AvailabilityReport
+from reports.reporting import Reporting
 from store.query.result import QueryResult
 
-__all__ = ["DATA_KEY", "ConsoleData", "LiveData", "QueryEngineLike", "current"]
+__all__ = ["DATA_KEY", "ConsoleData", "LiveData", "QueryEngineLike", "availability_systems", "current"]
 
 DATA_KEY = "ops_console.data"
 """Where `create_dash` keeps the provider of `ConsoleData` in `flask.Flask.extensions`."""
@@ -66,6 +69,16 @@ class ConsoleData(Protocol):
 
     def health(self) -> HealthReport: ...
 
+    def availability_systems(self) -> list[tuple[str, str]]:
+        """(id, name) of every business system with an SLA, in the config's order."""
+        ...
+
+    def availability(self, period: str, systems: Sequence[str] | None = None) -> AvailabilityReport:
+        """The availability report of `period` (2026-11, 2026-Q3, FY2026, 2026-04..2027-03) as of
+        now. Raises ValueError for a bad period, KeyError for a system with no SLA, LookupError
+        when the console keeps no reports."""
+        ...
+
 
 @dataclass(frozen=True)
 class LiveData:
@@ -78,6 +91,7 @@ class LiveData:
     clock: Clock
     timezone: str = "Asia/Tokyo"
     language: str = "ja"
+    reporting: Reporting | None = None
 
     def now(self) -> float:
         return self.clock.now()
@@ -99,6 +113,19 @@ class LiveData:
 
     def health(self) -> HealthReport:
         return self.health_()
+
+    def availability_systems(self) -> list[tuple[str, str]]:
+        return availability_systems(self.reporting, self.inventory_)
+
+    def availability(self, period: str, systems: Sequence[str] | None = None) -> AvailabilityReport:
+        if self.reporting is None:
+            raise LookupError("the console keeps no availability reports")
+        return self.reporting.report(self.reporting.period(period), self.now(), systems)
+
+
+def availability_systems(reporting: Reporting | None, inventory: Inventory) -> list[tuple[str, str]]:
+    names = {s.id: s.name for s in inventory.systems}
+    return [(sla.system, names.get(sla.system, sla.system)) for sla in reporting.config.systems] if reporting else []
 
 
 def current() -> ConsoleData:

@@ -97,8 +97,68 @@ def config_yaml(estate: Estate) -> str:
         "rule_files: [rules/*.yaml]",
         "",
         *_alerting_yaml(estate),
+        "",
+        *_availability_yaml(estate),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _availability_yaml(estate: Estate) -> list[str]:
+    """SLA targets, service hours and service trees of the four business systems (reports/config.py)."""
+    offices = [link.name for link in estate.links if link.group is None]
+    pair = [link.name for link in estate.links if link.group is not None]
+    office_hours = [
+        "      service_hours:  # weekdays 08:30-21:00 and the night batch, closed over the New Year",
+        "        windows:",
+        '          - {days: [weekdays], start: "08:30", end: "21:00"}',
+        '          - {days: [everyday], start: "22:00", end: "02:00", on_holidays: true}',
+        '        closed_dates: ["12-29..01-03"]',
+    ]
+
+    def system(sid: str, target: str, tree: str, hours: list[str]) -> list[str]:
+        return [f"    - system: {sid}", f"      target: {target}", *hours, f"      tree: {tree}"]
+
+    def devices(kind: str, names: list[str]) -> str:
+        return ", ".join(f"{{{kind}: {name}}}" for name in names)
+
+    def front_end(sid: str) -> str:
+        return f"{{probe: {{device: srv-{sid}-01, collector: http}}}}"
+
+    records = [d.name for d in estate.devices if d.name.startswith("mf-records-")]
+    kiso = [d.name for d in estate.devices if d.name.startswith("mf-kiso-")]
+    benefit = [d.name for d in estate.devices if d.name.startswith("srv-benefit-")]
+    return [
+        "# Availability reports (docs/availability.md): per business system its SLA, service hours and what",
+        "# it needs. k_of_n is redundancy: 1 of the 2 inter-centre links, 2 of the 4 mainframes.",
+        "availability:",
+        "  timezone: Asia/Tokyo",
+        "  systems:",
+        *system(
+            "records",
+            "99.9",
+            f"{{all: [{front_end('records')}, {{k_of_n: {{k: 2, of: [{devices('device', records)}]}}}}]}}",
+            office_hours,
+        ),
+        *system(
+            "kiso",
+            "99.9",
+            f"{{all: [{front_end('kiso')}, {{k_of_n: {{k: 2, of: [{devices('device', kiso)}]}}}}]}}",
+            office_hours,
+        ),
+        *system(
+            "benefit",
+            "99.5",
+            f"{{all: [{front_end('benefit')}, {{any: [{devices('device', benefit)}]}}]}}",
+            office_hours,
+        ),
+        *system(
+            "wan",
+            "99.95",
+            f"{{all: [{{k_of_n: {{k: 1, of: [{devices('link', pair)}]}}}},"
+            f" {{k_of_n: {{k: {len(offices) - 1}, of: [{devices('link', offices)}]}}}}]}}",
+            ["      # 24x7; down when both inter-centre links are, or two offices are cut off at once"],
+        ),
+    ]
 
 
 def _alerting_yaml(estate: Estate) -> list[str]:

@@ -3,12 +3,15 @@ test, queries answered by a real query engine over a real store in tmp_path (or 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from alerts.explain import AlertBrief, AlertView
 from dashboards.http import ComponentHealth, HealthReport
+from dashboards.queries import availability_systems
 from model import Inventory
+from reports.report import AvailabilityReport
+from reports.reporting import Reporting
 from store.query.result import QueryError, QueryResult
 
 T0 = 1_800_000_000.0
@@ -30,6 +33,8 @@ class FakeData:
     language: str = "ja"
     calls: list[str] = field(default_factory=list)
     on_query: Callable[[str], None] | None = None
+    reporting: Reporting | None = None
+    """Availability reports over a real history (reports/reporting.py), when the test gives one."""
 
     def now(self) -> float:
         return self.t
@@ -51,6 +56,14 @@ class FakeData:
 
     def health(self) -> HealthReport:
         return self.health_
+
+    def availability_systems(self) -> list[tuple[str, str]]:
+        return availability_systems(self.reporting, self.inventory_)
+
+    def availability(self, period: str, systems: Sequence[str] | None = None) -> AvailabilityReport:
+        if self.reporting is None:
+            raise LookupError("no reports in this test")
+        return self.reporting.report(self.reporting.period(period), self.t, systems)
 
     def _answer(self, expr: str) -> QueryResult:
         self.calls.append(expr)
