@@ -37,7 +37,7 @@ from reports.history import AlertSpan, HistoryDB, LeafSpan, Reclassification
 from reports.intervals import Spans, clip, intersect, length, merged, subtract
 from reports.service import LeafKind, Segment, ServiceTree, SystemState, alert_leaves, leaves_of
 
-__all__ = ["CAUSE_WINDOW", "Figures", "Outage", "SystemReport", "compute", "figures"]
+__all__ = ["CAUSE_WINDOW", "Estate", "Figures", "Outage", "Recorded", "SystemReport", "compute", "figures"]
 
 CAUSE_WINDOW = 900.0
 """How long after an outage begins an alert still counts as its cause (rules' `for` delays)."""
@@ -111,51 +111,90 @@ class SystemReport:
         return figures(self, self.start if start is None else start, self.end if end is None else end)
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The history of [start, end), read once for every system of a report: leaf spans by key,
+    alert spans by the node they name (`target` or `link` label), the unwatched gaps."""
+
+    start: float
+    end: float
+    spans: Mapping[str, list[LeafSpan]]
+    alerts: Sequence[AlertSpan]
+    by_node: Mapping[str, list[AlertSpan]]
+    gaps: Spans
+
+    @classmethod
+    def read(cls, history: HistoryDB, start: float, end: float, now: float) -> Recorded:
+        spans: dict[str, list[LeafSpan]] = {}
+        for span in history.leaf_spans(start, end):
+            spans.setdefault(span.key, []).append(span)
+        alerts = history.alert_spans(start - CAUSE_WINDOW, end)
+        by_node: dict[str, list[AlertSpan]] = {}
+        for a in alerts:
+            node = a.labels.get("target") or a.labels.get("link")
+            if node:
+                by_node.setdefault(node, []).append(a)
+        return cls(start, end, spans, alerts, by_node, merged(history.gaps(start, min(end, now))))
+
+
+class Estate:
+    """The inventory as the computation looks it up: each leaf's labels, each node's parents."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.devices = {d.name: d for d in inventory.devices}
+        self.links = {link.name for link in inventory.links}
+        self.parents = {d.name: d.parents for d in inventory.devices} | {
+            link.name: link.parents for link in inventory.links
+        }
+
+    def labels(self, kind: LeafKind, name: str) -> Labels:
+        if kind is LeafKind.LINK:
+            return Labels(link=name)
+        device_name, _, collector = name.partition("/") if kind is LeafKind.PROBE else (name, "", "")
+        device = self.devices.get(device_name)
+        base = {"target": device_name, "collector": collector}
+        if device is not None:
+            base |= {"site": device.site, "system": device.system, "role": device.role}
+        return Labels(base)
+
+
 def compute(
     sla: SystemSla,
-    inventory: Inventory,
-    history: HistoryDB,
+    inventory: Inventory | Estate,
+    history: HistoryDB | Recorded,
     windows: Sequence[MaintenanceWindow],
     reclassified: Sequence[Reclassification],
     start: float,
     end: float,
     now: float,
 ) -> SystemReport:
-    """The system's outages over [start, end) and what is needed for the figures of any window in it."""
+    """The system's outages over [start, end) and what is needed for the figures of any window in
+    it. `inventory` and `history` may be prepared once for many systems (`Estate`, `Recorded.read`)."""
+    recorded = history if isinstance(history, Recorded) else Recorded.read(history, start, end, now)
+    estate = inventory if isinstance(inventory, Estate) else Estate(inventory)
     tree = ServiceTree(sla.tree)
     wanted = {f"{kind.value}:{name}": (kind, name) for kind, name in leaves_of(sla.tree)}
-    spans = history.leaf_spans(start, end)
-    alerts = history.alert_spans(start - CAUSE_WINDOW, end)
-    matchers = alert_leaves(sla.tree)
-    actual: dict[str, Spans] = {}
-    by_key: dict[str, list[LeafSpan]] = {}
-    for span in spans:
-        by_key.setdefault(span.key, []).append(span)
-        if span.key in wanted and span.end is not None:
-            actual.setdefault(span.key, []).append((span.start, span.end))
-    for key, leaf in matchers.items():
+    actual: dict[str, Spans] = {
+        key: merged((s.start, s.end) for s in recorded.spans[key] if s.end is not None)
+        for key in wanted
+        if key in recorded.spans
+    }
+    for key, leaf in alert_leaves(sla.tree).items():
         actual[key] = merged(
-            (a.start, a.end) for a in alerts if a.end is not None and all(m.matches(a.labels) for m in leaf)
+            (a.start, a.end) for a in recorded.alerts if a.end is not None and all(m.matches(a.labels) for m in leaf)
         )
-    actual = {k: merged(v) for k, v in actual.items()}
     covering: dict[str, Spans] = {}
     counted_down: dict[str, Spans] = {}
     for key, down in actual.items():
-        kind, name = wanted[key]
-        covered = _maintenance(windows, _leaf_labels(kind, name, inventory), start, end)
+        covered = _maintenance(windows, estate.labels(*wanted[key]), start, end) if windows else []
         covering[key] = covered
         counted_down[key] = subtract(down, covered) if covered else down
     actual_line = tree.timeline(actual, start, end)
     counted_line = tree.timeline(counted_down, start, end)
     planned = merged(service_intervals(sla.service_hours, start, end))
-    watched_until = min(end, now)
-    unwatched_all = merged(history.gaps(start, watched_until))
-    elapsed = clip(planned, start, watched_until)
-    service = subtract(elapsed, unwatched_all)
-    counted_down_spans = intersect(
-        merged((s.start, s.end) for s in counted_line if s.state is SystemState.DOWN), service
-    )
-    degraded = intersect(merged((s.start, s.end) for s in counted_line if s.state is SystemState.DEGRADED), service)
+    service = subtract(clip(planned, start, min(end, now)), recorded.gaps)
+    counted_down_spans = intersect(_spans(counted_line, SystemState.DOWN), service)
+    degraded = intersect(_spans(counted_line, SystemState.DEGRADED), service)
     outages = []
     down_after_reclass: Spans = []
     excluded_all: Spans = []
@@ -164,13 +203,13 @@ def compute(
         in_service = intersect(run, service)
         counted = intersect(counted_down_spans, run)
         change = next((r for r in reversed(reclassified) if run_start <= r.at_time < run_end), None)
-        names = _windows_over(every, run, windows, covering, wanted, inventory)
+        names = _windows_over(every, run, windows, covering, wanted, estate)
         if change is not None:
             counted = []
         excluded = subtract(in_service, counted)
         down_after_reclass += counted
         excluded_all += excluded
-        cause, cause_ja, labels = _cause(leaves, run_start, by_key, alerts, inventory)
+        cause, cause_ja, labels = _cause(leaves, run_start, recorded, estate)
         outages.append(
             Outage(
                 run_start,
@@ -195,7 +234,7 @@ def compute(
         merged(down_after_reclass),
         degraded,
         merged(excluded_all),
-        intersect(unwatched_all, planned),
+        intersect(recorded.gaps, planned),
         planned,
     )
 
@@ -259,7 +298,7 @@ def _windows_over(
     windows: Sequence[MaintenanceWindow],
     covering: Mapping[str, Spans],
     wanted: Mapping[str, tuple[LeafKind, str]],
-    inventory: Inventory,
+    estate: Estate,
 ) -> tuple[str, ...]:
     """The names of the windows that covered a leaf down in `run` during it."""
     names = {
@@ -267,43 +306,24 @@ def _windows_over(
         for key in leaves
         if key in wanted and intersect(covering.get(key, []), run)
         for w in windows
-        if all(m.matches(_leaf_labels(*wanted[key], inventory)) for m in w.matchers) and w.occurrences(*run[0])
+        if all(m.matches(estate.labels(*wanted[key])) for m in w.matchers) and w.occurrences(*run[0])
     }
     return tuple(sorted(names))
-
-
-def _leaf_labels(kind: LeafKind, name: str, inventory: Inventory) -> Labels:
-    devices = {d.name: d for d in inventory.devices}
-    if kind is LeafKind.LINK:
-        return Labels(link=name)
-    device_name, _, collector = name.partition("/") if kind is LeafKind.PROBE else (name, "", "")
-    device = devices.get(device_name)
-    base = {"target": device_name, "collector": collector}
-    if device is not None:
-        base |= {"site": device.site, "system": device.system, "role": device.role}
-    return Labels(base)
 
 
 def _maintenance(windows: Sequence[MaintenanceWindow], labels: Labels, start: float, end: float) -> Spans:
     return merged(p for w in windows if all(m.matches(labels) for m in w.matchers) for p in w.occurrences(start, end))
 
 
-def _cause(
-    leaves: Sequence[str],
-    at: float,
-    spans: Mapping[str, list[LeafSpan]],
-    alerts: Sequence[AlertSpan],
-    inventory: Inventory,
-) -> tuple[str, str, Labels]:
+def _cause(leaves: Sequence[str], at: float, recorded: Recorded, estate: Estate) -> tuple[str, str, Labels]:
     """The first alert that fired for what went down at `at` (a device unreachable replaced by its
     nearest parent down then), else words for the first such node."""
-    nodes = [_culprit(key, at, spans, inventory) for key in leaves]
-    for kind, name in nodes:
-        label = "link" if kind == "link" else "target"
+    nodes = [_culprit(key, at, recorded.spans, estate) for key in leaves]
+    for _, name in nodes:
         found = [
             a
-            for a in alerts
-            if a.labels.get(label) == name.partition("/")[0] and at - CAUSE_WINDOW <= a.start <= at + CAUSE_WINDOW
+            for a in recorded.by_node.get(name.partition("/")[0], ())
+            if at - CAUSE_WINDOW <= a.start <= at + CAUSE_WINDOW
         ]
         found.sort(key=lambda a: (a.labels.get("severity") != "critical", a.start))
         if found:
@@ -318,20 +338,17 @@ def _cause(
     return en.format(name), ja.format(name), Labels()
 
 
-def _culprit(key: str, at: float, spans: Mapping[str, list[LeafSpan]], inventory: Inventory) -> tuple[str, str]:
+def _culprit(key: str, at: float, spans: Mapping[str, list[LeafSpan]], estate: Estate) -> tuple[str, str]:
     """(kind, name) of what really failed for leaf `key` at `at`: the leaf itself, or for a device
     unreachable then, its nearest parent (device or link) down then, walking up the parents."""
     kind, _, name = key.partition(":")
-    parents = {d.name: d.parents for d in inventory.devices} | {link.name: link.parents for link in inventory.links}
-    links = {link.name for link in inventory.links}
     seen = {name}
     while kind == "device" and _state_at(spans.get(key, []), at) == "unreachable":
-        queue = list(parents.get(name, ()))
-        for parent in queue:
+        for parent in estate.parents.get(name, ()):
             if parent in seen:
                 continue
             seen.add(parent)
-            parent_key = f"{'link' if parent in links else 'device'}:{parent}"
+            parent_key = f"{'link' if parent in estate.links else 'device'}:{parent}"
             if _state_at(spans.get(parent_key, []), at) is not None:
                 kind, name, key = parent_key.partition(":")[0], parent, parent_key
                 break

@@ -5,6 +5,8 @@ Every function takes and returns such lists (`merged` makes one of any pairs), i
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Iterable, Sequence
 
 __all__ = ["Spans", "clip", "intersect", "length", "merged", "subtract"]
@@ -59,7 +61,16 @@ def subtract(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]])
 
 
 def clip(a: Sequence[tuple[float, float]], start: float, end: float) -> Spans:
-    return intersect(a, [(start, end)]) if start < end else []
+    """The parts of `a` inside [start, end): a binary search, then only the intervals that overlap."""
+    out: Spans = []
+    if start >= end:
+        return out
+    for s, e in a[max(0, bisect.bisect_right(a, (start, math.inf)) - 1) :]:
+        if s >= end:
+            break
+        if e > start:
+            out.append((max(s, start), min(e, end)))
+    return out
 
 
 def length(a: Iterable[tuple[float, float]]) -> float:

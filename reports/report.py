@@ -23,7 +23,7 @@ from typing import Any
 
 from alerts.maintenance import MaintenanceWindow
 from model import Inventory
-from reports.availability import Figures, Outage, SystemReport, compute
+from reports.availability import Estate, Figures, Outage, Recorded, SystemReport, compute
 from reports.calendars import Language, Period, holidays_between
 from reports.config import AvailabilityConfig
 from reports.history import HistoryDB
@@ -76,11 +76,13 @@ def build_report(
     Raises KeyError for a system with no SLA in `config`."""
     names = {s.id: s.name for s in inventory.systems}
     chosen = [config.sla(s) for s in systems] if systems else list(config.systems)
+    recorded = Recorded.read(history, period.start, period.end, now)
+    estate = Estate(inventory)
     out = []
     used: set[str] = set()
     for sla in chosen:
         changes = history.reclassifications(sla.system)
-        report = compute(sla, inventory, history, windows, changes, period.start, period.end, now)
+        report = compute(sla, estate, recorded, windows, changes, period.start, period.end, now)
         months = tuple((month, report.figures(month.start, month.end)) for month in period.months())
         out.append(SystemAvailability(sla.system, names.get(sla.system, sla.system), report, report.figures(), months))
         used.update(name for o in report.outages for name in o.maintenance)

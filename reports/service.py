@@ -25,7 +25,7 @@ thousand steps.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -253,52 +253,79 @@ class ServiceTree:
                     events.append((clipped[0], 1, key))
                     events.append((clipped[1], -1, key))
         events.sort()
-        n = len(self.parent)
-        count = dict.fromkeys(self.leaves, 0)  # overlapping intervals of one leaf
-        downs = [0] * n  # children down, per node
-        degraded = [0] * n  # children degraded, per node
-        state = [SystemState.UP] * n
+        sweep = _Sweep(self)
         out: list[Segment] = []
         t = start
-        i = 0
-        while i <= len(events):
-            at = events[i][0] if i < len(events) else end
+        for at, changes in _grouped(events, end):
             if at > t:
-                root = state[0] if n else SystemState.UP
-                down_now = tuple(sorted(k for k, c in count.items() if c > 0))
-                if out and out[-1].state is root and out[-1].down == down_now and out[-1].end == t:
-                    out[-1] = Segment(out[-1].start, at, root, down_now)
+                root = sweep.state[0] if sweep.state else SystemState.UP
+                if out and out[-1].state is root and not sweep.changed:
+                    out[-1] = Segment(out[-1].start, at, root, out[-1].down)
                 else:
-                    out.append(Segment(t, at, root, down_now))
+                    out.append(Segment(t, at, root, tuple(sorted(sweep.down))))
+                sweep.changed = False
                 t = at
-            if i == len(events):
-                break
-            while i < len(events) and events[i][0] == at:
-                _, step, key = events[i]
-                before = count[key] > 0
-                count[key] += step
-                if (count[key] > 0) != before:
-                    for leaf in self.leaves[key]:
-                        self._set(leaf, SystemState.DOWN if count[key] > 0 else SystemState.UP, state, downs, degraded)
-                i += 1
+            for step, key in changes:
+                sweep.apply(key, step)
         return out
 
-    def _set(
-        self, node: int, new: SystemState, state: list[SystemState], downs: list[int], degraded: list[int]
-    ) -> None:
+
+class _Sweep:
+    """The sweep's state: per node its state and how many of its children are down or degraded;
+    per leaf key how many of its intervals are open; the keys down; whether they changed."""
+
+    def __init__(self, tree: ServiceTree) -> None:
+        self.tree = tree
+        n = len(tree.parent)
+        self.count = dict.fromkeys(tree.leaves, 0)
+        self.down: set[str] = set()
+        self.downs = [0] * n
+        self.degraded = [0] * n
+        self.state = [SystemState.UP] * n
+        self.changed = False
+
+    def apply(self, key: str, step: int) -> None:
+        before = self.count[key] > 0
+        self.count[key] += step
+        now = self.count[key] > 0
+        if now == before:
+            return
+        self.changed = True
+        if now:
+            self.down.add(key)
+        else:
+            self.down.discard(key)
+        for leaf in self.tree.leaves[key]:
+            self._set(leaf, SystemState.DOWN if now else SystemState.UP)
+
+    def _set(self, node: int, new: SystemState) -> None:
         """Node `node` is now in `new`: update its parents' counts and states up the tree."""
+        tree, state, downs, degraded = self.tree, self.state, self.downs, self.degraded
         while node >= 0 and state[node] is not new:
             old, state[node] = state[node], new
-            parent = self.parent[node]
+            parent = tree.parent[node]
             if parent < 0:
                 return
             downs[parent] += (new is SystemState.DOWN) - (old is SystemState.DOWN)
             degraded[parent] += (new is SystemState.DEGRADED) - (old is SystemState.DEGRADED)
-            standing = self.size[parent] - downs[parent]
-            if standing < self.need[parent]:
+            standing = tree.size[parent] - downs[parent]
+            if standing < tree.need[parent]:
                 new = SystemState.DOWN
-            elif standing < self.size[parent] or degraded[parent]:
+            elif standing < tree.size[parent] or degraded[parent]:
                 new = SystemState.DEGRADED
             else:
                 new = SystemState.UP
             node = parent
+
+
+def _grouped(events: list[tuple[float, int, str]], end: float) -> Iterator[tuple[float, list[tuple[int, str]]]]:
+    """The sorted events by time, then (end, []) to close the last segment."""
+    i = 0
+    while i < len(events):
+        at = events[i][0]
+        group = []
+        while i < len(events) and events[i][0] == at:
+            group.append((events[i][1], events[i][2]))
+            i += 1
+        yield at, group
+    yield end, []

@@ -37,7 +37,8 @@ command -v "$python" >/dev/null || die "no $python on PATH: apt-get install -y p
 # --- Debian packages -------------------------------------------------------------------------
 # fping: ICMP for `ping:` probes when the console does not run as root (it carries cap_net_raw);
 # the demo estate pings every device.
-apt_packages=(fping)
+# fonts-ipafont-gothic: IPAGothic, the Japanese TrueType font the PDF availability reports embed.
+apt_packages=(fping fonts-ipafont-gothic)
 # Debian's own interpreter gets venv/ensurepip from python3-venv; a pyenv (or other) build has them.
 if [[ "$("$python" -c 'import sys; print(sys.base_prefix)')" == /usr ]]; then
     apt_packages+=(python3-venv)
@@ -50,7 +51,9 @@ if ((with_test)); then
     # prometheus-alertmanager: the real Alertmanager 0.25 the Alertmanager notifier's tests send to.
     # chromium, fonts-noto-cjk: Debian's browser, driven by Playwright in the web console's browser
     # tests, and the Japanese glyphs its pages and screenshots need.
-    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus prometheus-alertmanager chromium fonts-noto-cjk)
+    # poppler-utils: pdftotext, pdftoppm and pdffonts, which read the PDF reports back in their tests.
+    apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus prometheus-alertmanager chromium fonts-noto-cjk
+        poppler-utils)
 fi
 
 missing=()

@@ -13,7 +13,9 @@ DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 
 
 def load(section: str) -> config.Config:
-    return config.load(DEMO.read_text() + "\n" + section, source="demo.yaml", base_dir=DEMO.parent)
+    """The demo config with `section` instead of its own `availability:`."""
+    shipped = DEMO.read_text().split("\navailability:")[0]
+    return config.load(shipped + "\n" + section, source="demo.yaml", base_dir=DEMO.parent)
 
 
 def problems(section: str) -> list[str]:
