@@ -1,11 +1,11 @@
 """The device page, /device/<name>?range=6h: state and its history, interfaces with sparklines,
-host metrics, probes and recent alerts over a picked range (dashboards/views/device.py)."""
+host metrics, probes and recent alerts over a picked range (dashboards/views/device.py), redrawn
+in place by the named pages' auto refresh until paused (dashboards/views/named.py)."""
 
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go  # no stubs
-from dash import Input, Output, State, dcc, html
+from dash import Output, dcc, html
 
 from dashboards import ids
 from dashboards.app import request_language
@@ -22,39 +22,88 @@ from dashboards.views.device import (
     history_figure,
     host_figure,
 )
-from dashboards.views.named import named_page
-from dashboards.views.timerange import range_key
+from dashboards.views.named import (
+    Asked,
+    NamedIds,
+    callback_args,
+    empty_figure,
+    graph,
+    keep_zoom,
+    named_page,
+    refresh,
+    section_class,
+)
 
 dash.register_page(__name__, path_template="/device/<name>", title="Ops Console")
 
 
+IDS = NamedIds(
+    url=ids.DEVICE_URL,
+    name=ids.DEVICE_NAME,
+    body=ids.DEVICE_BODY,
+    tick=ids.DEVICE_TICK,
+    pause=ids.DEVICE_PAUSE,
+    refreshed=ids.DEVICE_REFRESHED,
+    every=ids.DEVICE_EVERY,
+    drawn=ids.DEVICE_DRAWN,
+)
+SLOTS = {
+    "state": Output(ids.DEVICE_STATE, "children"),
+    "history": Output(ids.DEVICE_HISTORY_GRAPH, "figure"),
+    "interfaces": Output(ids.DEVICE_INTERFACES, "children"),
+    "host_shown": Output(ids.DEVICE_HOST, "className"),
+    "host": Output(ids.DEVICE_HOST_GRAPH, "figure"),
+    "probes": Output(ids.DEVICE_PROBES, "children"),
+    "alerts": Output(ids.DEVICE_ALERTS, "children"),
+    "errors": Output(ids.DEVICE_ERRORS, "children"),
+}
+"""What a redraw sets in the body `sections` lays out (`filled` gives the values)."""
+
+
 def layout(name: str = "", **query: str) -> html.Div:
-    known = any(item.name == name for item in current().inventory().devices)
+    data, lang = current(), request_language()
+    known = any(item.name == name for item in data.inventory().devices)
     return named_page(
-        "device",
-        name,
-        known,
-        query.get("range"),
-        request_language(),
-        url_id=ids.DEVICE_URL,
-        name_id=ids.DEVICE_NAME,
-        body_id=ids.DEVICE_BODY,
+        "device", name, known, query.get("range"), lang, page_ids=IDS, sections=lambda: sections(lang, data.timezone)
     )
 
 
-@dash.callback(
-    Output(ids.DEVICE_BODY, "children"),
-    Output(ids.DEVICE_URL, "search"),
-    Input(ids.RANGE, "value"),
-    State(ids.DEVICE_NAME, "data"),
-)
-def _show(key: str | None, name: str) -> tuple[list[html.Div], str]:
+@dash.callback(**callback_args(IDS, SLOTS))
+def _show(key: str | None, ticks: int | None, clicks: int | None, drawn: str | None, name: str) -> dict[str, object]:
     lang, data = request_language(), current()
-    return body(device_report(data, name, key, lang), lang, data.timezone), f"?range={range_key(key)}"
+    return refresh(
+        IDS,
+        SLOTS,
+        Asked(dash.ctx.triggered_id, key, clicks, drawn),
+        lang,
+        data,
+        lambda: filled(device_report(data, name, key, lang), lang, data.timezone),
+    )
 
 
-def body(report: DeviceReport, lang: str, tz: str) -> list[html.Div]:
-    """The page's sections for `report`."""
+def sections(lang: str, tz: str) -> list[html.Div]:
+    """The page's body before its first redraw: the sections SLOTS fill, graphs empty."""
+    return [
+        html.Div(id=ids.DEVICE_STATE, className="device-state"),
+        html.Div(
+            [html.H2(t("device.history", lang)), graph(ids.DEVICE_HISTORY_GRAPH, history_figure((), lang, tz))],
+            id=ids.DEVICE_HISTORY,
+        ),
+        html.Div(id=ids.DEVICE_INTERFACES),
+        html.Div(
+            [html.H2(t("device.host", lang)), graph(ids.DEVICE_HOST_GRAPH, empty_figure(lang, tz))],
+            id=ids.DEVICE_HOST,
+            className=section_class(False),
+        ),
+        html.Div(id=ids.DEVICE_PROBES),
+        html.Div(id=ids.DEVICE_ALERTS),
+        html.Div(id=ids.DEVICE_ERRORS, className="query-errors"),
+    ]
+
+
+def filled(report: DeviceReport, lang: str, tz: str) -> dict[str, object]:
+    """The SLOTS of `report`: the host section only for a device with host metrics, probes only
+    for one with probes; graphs keep the user's zoom while the range is the same."""
     device = report.device
     facts = (
         []
@@ -73,33 +122,17 @@ def body(report: DeviceReport, lang: str, tz: str) -> list[html.Div]:
         )
         for c, up in report.collectors
     ]
-    sections = [
-        html.Div(
-            [badge(report.state, lang), *collectors, html.P(facts, className="muted")],
-            id=ids.DEVICE_STATE,
-            className="device-state",
-        ),
-        html.Div(
-            [html.H2(t("device.history", lang)), _graph(history_figure(report.history, lang, tz))],
-            id=ids.DEVICE_HISTORY,
-        ),
-        html.Div(
-            [html.H2(t("device.interfaces", lang)), _interfaces(report.interfaces, lang)], id=ids.DEVICE_INTERFACES
-        ),
-    ]
-    if report.host:
-        sections.append(
-            html.Div([html.H2(t("device.host", lang)), _graph(host_figure(report.host, lang, tz))], id=ids.DEVICE_HOST)
-        )
-    if report.probes:
-        sections.append(html.Div([html.H2(t("device.probes", lang)), _probes(report, lang)], id=ids.DEVICE_PROBES))
-    sections.append(html.Div([html.H2(t("device.alerts", lang)), alerts_table(report.alerts, lang, ids.DEVICE_ALERTS)]))
-    sections.append(errors_list(report.errors, lang, ids.DEVICE_ERRORS))
-    return sections
-
-
-def _graph(figure: go.Figure) -> dcc.Graph:
-    return dcc.Graph(figure=figure, config={"displayModeBar": False}, className="device-graph")
+    revision = report.tr.key
+    return {
+        "state": [badge(report.state, lang), *collectors, html.P(facts, className="muted")],
+        "history": keep_zoom(history_figure(report.history, lang, tz), revision),
+        "interfaces": [html.H2(t("device.interfaces", lang)), _interfaces(report.interfaces, lang)],
+        "host_shown": section_class(bool(report.host)),
+        "host": keep_zoom(host_figure(report.host, lang, tz), revision),
+        "probes": [html.H2(t("device.probes", lang)), _probes(report, lang)] if report.probes else [],
+        "alerts": [html.H2(t("device.alerts", lang)), alerts_table(report.alerts, lang)],
+        "errors": errors_list(report.errors, lang),
+    }
 
 
 def _interfaces(rows: tuple[InterfaceRow, ...], lang: str) -> html.P | html.Table:

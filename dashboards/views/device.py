@@ -369,10 +369,10 @@ def badge(state: State, lang: str) -> html.Span:
     return html.Span(t(state.key, lang), className=f"state-badge {state.css}")
 
 
-def alerts_table(rows: Sequence[AlertRow], lang: str, element_id: str) -> html.Div:
+def alerts_table(rows: Sequence[AlertRow], lang: str) -> html.P | html.Table:
     """The alerts of a device or link, or a line saying there are none."""
     if not rows:
-        return html.Div(html.P(t("device.alerts.none", lang), className="muted"), id=element_id)
+        return html.P(t("device.alerts.none", lang), className="muted")
     head = html.Tr([html.Th(t(f"device.alerts.{c}", lang)) for c in ("severity", "state", "name", "summary", "since")])
     body = [
         html.Tr(
@@ -386,15 +386,11 @@ def alerts_table(rows: Sequence[AlertRow], lang: str, element_id: str) -> html.D
         )
         for r in rows
     ]
-    return html.Div(html.Table([html.Thead(head), html.Tbody(body)], className="data-table"), id=element_id)
+    return html.Table([html.Thead(head), html.Tbody(body)], className="data-table")
 
 
-def errors_list(errors: Sequence[str], lang: str, element_id: str) -> html.Div:
-    """The queries the engine refused, with its messages (empty when none)."""
+def errors_list(errors: Sequence[str], lang: str) -> list[html.H2 | html.Ul]:
+    """The queries the engine refused, with its messages (nothing when none)."""
     if not errors:
-        return html.Div(id=element_id)
-    return html.Div(
-        [html.H2(t("device.errors", lang)), html.Ul([html.Li(e) for e in errors])],
-        id=element_id,
-        className="query-errors",
-    )
+        return []
+    return [html.H2(t("device.errors", lang)), html.Ul([html.Li(e) for e in errors])]

@@ -1,17 +1,24 @@
 """The device, link and explore pages in real Chromium: each renders in both languages with no
 console or page error and no untranslated key, for a known and an unknown device or link; explore
-runs a query typed in its box (and keeps it in the URL) and shows the engine's message for a bad one."""
+runs a query typed in its box (and keeps it in the URL) and shows the engine's message for a bad one.
+
+The auto refresh of the device and link pages runs against its own app whose interval is set to
+REFRESH_MS for every range (`app.server.extensions[REFRESH_EVERY_KEY]`, dashboards/views/named.py):
+the body follows the fake facade's answers tick after tick, in place (never blanked, the graph's
+zoom kept), and stands still while paused."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import flask
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Request, expect
 
 from dashboards.app import LANGUAGE_COOKIE, create_dash
 from dashboards.i18n import MISSING
+from dashboards.views.named import REFRESH_EVERY_KEY
 from dashboards.views.timerange import time_range
 from model import Device, Inventory, Labels, Link, LinkEnd
 from store.query.result import InstantSample, QueryResult, RangeSeries
@@ -26,16 +33,21 @@ LINK = Link(
 )
 UP = Labels({"__name__": "up", "target": "rtr-east-01", "collector": "snmp"})
 END = time_range("1h", T0).end
+IN_BPS = 'interface_in_bits_per_second{target="rtr-east-01"}'
+IFACE = Labels(target="rtr-east-01", ifname="Gi0/1", ifindex="2", link="east-west-1")
+UTILISATION = 'interface_utilisation_ratio{link="east-west-1"}'
+UTIL = Labels(target="rtr-east-01", direction="out", link="east-west-1")
+REFRESH_MS = 400
+"""The refresh tests' interval, for every range: a tick every 0.4 s."""
+WAIT_MS = 30_000
+"""How long a test waits for what the page should come to show (Chromium is slow on a busy machine)."""
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    iface = Labels(target="rtr-east-01", ifname="Gi0/1", ifindex="2", link="east-west-1")
     answers = {
         'up{target="rtr-east-01"}': QueryResult("vector", vector=(InstantSample(UP, END, 1.0),)),
-        'interface_in_bits_per_second{target="rtr-east-01"}': QueryResult(
-            "matrix", matrix=(RangeSeries(iface, ((END - 60, 1e6), (END, 2e6))),)
-        ),
+        IN_BPS: QueryResult("matrix", matrix=(RangeSeries(IFACE, ((END - 60, 1e6), (END, 2e6))),)),
         "up": QueryResult("vector", vector=(InstantSample(UP, END, 1.0),)),
     }
     data = FakeData(inventory_=Inventory(devices=(DEVICE,), links=(LINK,)), answers=answers)
@@ -131,5 +143,172 @@ def test_explore_shows_the_engines_message_for_a_bad_query(context: BrowserConte
     assert watched.page.inner_text("#explore-error") == "no answer for rate(up[5m] in this test"
     assert watched.page.input_value("#explore-query") == "rate(up[5m]"
     assert UNTRANSLATED not in watched.page.inner_text(".shell-main")
+    assert watched.errors == []
+    watched.page.close()
+
+
+# -- auto refresh ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    url: str
+    data: FakeData
+
+
+def answer(data: FakeData, expr: str, labels: Labels, value: float) -> None:
+    """Make the fake answer `expr` with one series of `value` over the last 10 minutes of the 1 h range now."""
+    end = time_range("1h", data.t).end
+    data.answers[expr] = QueryResult("matrix", matrix=(RangeSeries(labels, ((end - 600, value), (end, value))),))
+
+
+@pytest.fixture
+def refreshing() -> Iterator[Served]:
+    """An app of its own, refreshing every REFRESH_MS, over a fake the test changes."""
+    data = FakeData(inventory_=Inventory(devices=(DEVICE,), links=(LINK,)))
+    answer(data, IN_BPS, IFACE, 2e6)
+    answer(data, UTILISATION, UTIL, 0.5)
+    server = flask.Flask("test-device-refresh")
+    create_dash(server, lambda: data, default_language="ja")
+    server.extensions[REFRESH_EVERY_KEY] = REFRESH_MS
+    with serve_wsgi(server) as url:
+        yield Served(url, data)
+
+
+def watch_blanks(page: Page, body: str, kept: str) -> None:
+    """Record in `window.blanks` every DOM change after which `body` is empty or `kept` is gone
+    (when, and what changed), and keep `kept`'s node in `window.kept` (the same node later: updated
+    in place, not mounted afresh). Starts once `kept` is drawn: Dash mounts a graph twice while
+    plotly's script first loads."""
+    page.wait_for_selector(kept)
+    page.evaluate(
+        """([body, kept]) => {
+            window.blanks = [];
+            window.kept = document.querySelector(kept);
+            new MutationObserver((changes) => {
+                const b = document.querySelector(body);
+                if (!b || b.children.length === 0 || !document.querySelector(kept)) {
+                    const what = changes.map((c) => `${c.target.id || c.target.className}: ` +
+                        `+${c.addedNodes.length} -${c.removedNodes.length}`);
+                    window.blanks.push(`${Math.round(performance.now())} ms: ${what.join("; ")}`);
+                }
+            }).observe(document.querySelector(".shell-main"), {childList: true, subtree: true});
+        }""",
+        [body, kept],
+    )
+
+
+def callbacks(page: Page) -> list[str]:
+    """The Dash callback requests `page` sends from now on."""
+    sent: list[str] = []
+
+    def on_request(request: Request) -> None:
+        if "/_dash-update-component" in request.url:
+            sent.append(request.url)
+
+    page.on("request", on_request)
+    return sent
+
+
+def test_the_device_body_follows_the_data_every_tick_in_place_and_stands_still_while_paused(
+    context: BrowserContext, refreshing: Served
+) -> None:
+    data = refreshing.data
+    watched = visit(context, refreshing.url, "/device/rtr-east-01", "en")
+    page = watched.page
+    in_cell = page.locator("#device-interfaces tbody td.num").first
+    expect(in_cell).to_have_text("2.0 Mbit/s", timeout=WAIT_MS)
+    assert page.inner_text("#device-every") == "Auto refresh every 0.4 s"
+    watch_blanks(page, "#device-body", "#device-history .js-plotly-plot")
+
+    data.t = T0 + 15
+    answer(data, IN_BPS, IFACE, 5e6)
+    expect(in_cell).to_have_text("5.0 Mbit/s", timeout=WAIT_MS)
+    expect(page.locator("#device-refreshed")).to_have_text("Last refreshed 15 Jan 2027 17:00:15", timeout=WAIT_MS)
+
+    page.click("#device-pause")
+    expect(page.locator("#device-pause")).to_have_text("Resume", timeout=WAIT_MS)
+    assert page.inner_text("#device-every") == "Auto refresh paused"
+    sent = callbacks(page)
+    answer(data, IN_BPS, IFACE, 7e6)
+    page.wait_for_timeout(REFRESH_MS * 5)
+    assert (in_cell.inner_text(), sent) == ("5.0 Mbit/s", [])
+
+    page.click("#device-pause")
+    expect(in_cell).to_have_text("7.0 Mbit/s", timeout=WAIT_MS)
+    expect(page.locator("#device-pause")).to_have_text("Pause", timeout=WAIT_MS)
+    assert page.url == refreshing.url + "/device/rtr-east-01?range=1h"
+    assert page.evaluate("window.blanks") == []
+    assert page.evaluate("window.kept === document.querySelector('#device-history .js-plotly-plot')")
+    assert watched.errors == []
+    watched.page.close()
+
+
+def drag_zoom(page: Page, graph: str) -> list[str]:
+    """Zoom `graph` as a user does, dragging across the middle of its plot; its new x range."""
+    page.locator(graph).scroll_into_view_if_needed()
+    box = page.locator(f"{graph} .nsewdrag").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "(graph) => document.querySelector(graph).layout.xaxis.autorange === false", arg=graph, timeout=WAIT_MS
+    )
+    zoomed: list[str] = page.evaluate("(graph) => document.querySelector(graph).layout.xaxis.range", graph)
+    return zoomed
+
+
+def test_the_link_body_refreshes_too_and_a_graph_zoomed_while_paused_keeps_its_zoom(
+    context: BrowserContext, refreshing: Served
+) -> None:
+    data = refreshing.data
+    watched = visit(context, refreshing.url, "/link/east-west-1", "en")
+    page = watched.page
+    now = page.locator("#link-utilisation .link-now").first
+    expect(now).to_have_text("rtr-east-01 → rtr-west-01: 50.0%", timeout=WAIT_MS)
+    graph = "#link-utilisation .js-plotly-plot"
+    watch_blanks(page, "#link-body", graph)
+
+    data.t = T0 + 15
+    answer(data, UTILISATION, UTIL, 0.75)
+    expect(now).to_have_text("rtr-east-01 → rtr-west-01: 75.0%", timeout=WAIT_MS)
+    expect(page.locator("#link-refreshed")).to_have_text("Last refreshed 15 Jan 2027 17:00:15", timeout=WAIT_MS)
+
+    page.click("#link-pause")
+    expect(page.locator("#link-every")).to_have_text("Auto refresh paused", timeout=WAIT_MS)
+    sent = callbacks(page)
+    zoom = drag_zoom(page, graph)
+    answer(data, UTILISATION, UTIL, 0.9)
+    page.wait_for_timeout(REFRESH_MS * 5)
+    assert (now.inner_text(), sent) == ("rtr-east-01 → rtr-west-01: 75.0%", [])
+
+    page.click("#link-pause")
+    expect(now).to_have_text("rtr-east-01 → rtr-west-01: 90.0%", timeout=WAIT_MS)
+    page.wait_for_timeout(REFRESH_MS * 3)  # and a few more redraws
+    assert page.evaluate("(graph) => document.querySelector(graph).layout.xaxis.range", graph) == zoom
+    assert page.evaluate("window.blanks") == []
+    assert watched.errors == []
+    watched.page.close()
+
+
+def test_the_refresh_is_written_in_the_page_language_and_the_switch_keeps_the_range(
+    context: BrowserContext, refreshing: Served
+) -> None:
+    watched = visit(context, refreshing.url, "/device/rtr-east-01?range=6h", "ja")
+    page = watched.page
+    expect(page.locator("#device-refreshed")).to_have_text("最終更新 2027年1月15日 17:00:00", timeout=WAIT_MS)
+    assert (page.inner_text("#device-every"), page.inner_text("#device-pause")) == ("自動更新 0.4秒ごと", "一時停止")
+    page.click("#language-toggle")
+    expect(page.locator(".page-title")).to_have_text("Device rtr-east-01", timeout=WAIT_MS)
+    expect(page.locator("#device-refreshed")).to_have_text("Last refreshed 15 Jan 2027 17:00:00", timeout=WAIT_MS)
+    page.wait_for_timeout(REFRESH_MS * 3)  # a few refreshes in English
+    assert page.url == refreshing.url + "/device/rtr-east-01?range=6h"
+    assert page.is_checked('.range-picker input[value="6h"]')
+    assert UNTRANSLATED not in page.inner_text(".shell-main")
+    assert (page.inner_text("#device-every"), page.inner_text("#device-pause")) == ("Auto refresh every 0.4 s", "Pause")
     assert watched.errors == []
     watched.page.close()

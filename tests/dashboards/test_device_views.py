@@ -1,10 +1,20 @@
 """The device page's logic over a fake data facade: the time range picker's steps, the device's
-state, its interfaces' rows and sparklines, host metrics, probes, alerts and refused queries."""
+state, its interfaces' rows and sparklines, host metrics, probes, alerts and refused queries; and
+the auto refresh the device and link pages share (dashboards/views/named.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
+import dash
+import flask
+import plotly.graph_objects as go  # no stubs
+from dash import Output, Patch, dcc, html
+
 from alerts.explain import AlertView, Mute, MuteReason
 from alerts.model import Alert, AlertState
+from dashboards import ids
 from dashboards.views.device import (
     AlertRow,
     InterfaceRow,
@@ -18,8 +28,28 @@ from dashboards.views.device import (
     quote,
     sparkline,
 )
+from dashboards.views.named import (
+    REFRESH_EVERY_KEY,
+    Asked,
+    NamedIds,
+    Redraw,
+    RefreshView,
+    callback_args,
+    decide,
+    empty_figure,
+    every_text,
+    graph,
+    keep_zoom,
+    named_page,
+    paused,
+    refresh,
+    refresh_interval_ms,
+    refresh_view,
+    refreshed_text,
+    section_class,
+)
 from dashboards.views.states import State
-from dashboards.views.timerange import TimeRange, over, time_range
+from dashboards.views.timerange import RANGES, TimeRange, over, time_range
 from model import Device, Inventory, Labels, PingProbeSpec, SnmpCollectorSpec
 from store.query.result import InstantSample, QueryResult, RangeSeries
 from tests.dashboards.fakes import T0, FakeData
@@ -243,3 +273,253 @@ def test_the_host_figure_draws_each_metric_as_a_percentage() -> None:
         ("Filesystem utilisation /var", [0.5]),
     ]
     assert figure.layout.yaxis.tickformat == ".0%"
+
+
+# -- auto refresh (the device and link pages) -----------------------------------------------------
+
+IDS = NamedIds(
+    url=ids.DEVICE_URL,
+    name=ids.DEVICE_NAME,
+    body=ids.DEVICE_BODY,
+    tick=ids.DEVICE_TICK,
+    pause=ids.DEVICE_PAUSE,
+    refreshed=ids.DEVICE_REFRESHED,
+    every=ids.DEVICE_EVERY,
+    drawn=ids.DEVICE_DRAWN,
+)
+
+
+def test_ranges_up_to_a_day_refresh_every_30_s_and_the_rollup_ranges_every_5_minutes() -> None:
+    assert {key: refresh_interval_ms(key) for key in RANGES} == {
+        "1h": 30_000,
+        "6h": 30_000,
+        "24h": 30_000,
+        "7d": 300_000,
+        "30d": 300_000,
+    }
+    assert refresh_interval_ms("2y") == 30_000
+    assert refresh_interval_ms(None) == 30_000
+
+
+def test_an_interval_set_on_the_app_applies_to_every_range() -> None:
+    assert [refresh_interval_ms(key, 250) for key in ("1h", "30d")] == [250, 250]
+
+
+def test_odd_clicks_on_the_toggle_pause_the_auto_refresh() -> None:
+    assert [paused(clicks) for clicks in (None, 0, 1, 2, 3)] == [False, False, True, False, True]
+
+
+def test_a_page_is_drawn_afresh_for_a_new_range_redrawn_on_a_tick_or_resume_and_left_while_paused() -> None:
+    tick, pause = ids.DEVICE_TICK, ids.DEVICE_PAUSE
+    cases = [
+        Asked(None, "1h", 0, None),
+        Asked(tick, "1h", 0, None),  # a tick that replaced the first answer
+        Asked(ids.RANGE, "6h", 0, "1h"),
+        Asked(ids.RANGE, "6h", 1, "1h"),  # picked while paused: drawn afresh all the same
+        Asked(tick, "6h", 1, "1h"),  # a tick that replaced the range's answer
+        Asked(tick, "6h", 0, "6h"),
+        Asked(tick, "6h", 1, "6h"),
+        Asked(pause, "6h", 1, "6h"),
+        Asked(pause, "6h", 2, "6h"),
+        Asked(ids.RANGE, "2y", 0, "1h"),  # an unknown range is the hour
+    ]
+    assert [decide(asked, IDS) for asked in cases] == [
+        Redraw.OPENED,
+        Redraw.OPENED,
+        Redraw.RANGE_PICKED,
+        Redraw.RANGE_PICKED,
+        Redraw.RANGE_PICKED,
+        Redraw.INTERVAL_ELAPSED,
+        Redraw.TICK_WHILE_PAUSED,
+        Redraw.PAUSED,
+        Redraw.RESUMED,
+        Redraw.INTERVAL_ELAPSED,
+    ]
+    assert [r for r in Redraw if not r.draws] == [Redraw.PAUSED, Redraw.TICK_WHILE_PAUSED]
+    assert [r for r in Redraw if r.fresh] == [Redraw.OPENED, Redraw.RANGE_PICKED]
+
+
+def test_the_refresh_controls_say_how_often_or_paused_in_the_users_language() -> None:
+    assert refresh_view(False, 30_000, "en") == RefreshView("Auto refresh every 30 s", "Pause", "refresh-toggle")
+    assert refresh_view(False, 300_000, "ja") == RefreshView("自動更新 5分ごと", "一時停止", "refresh-toggle")
+    assert refresh_view(True, 30_000, "en") == RefreshView("Auto refresh paused", "Resume", "refresh-toggle paused")
+    assert refresh_view(True, 300_000, "ja") == RefreshView("自動更新を一時停止中", "再開", "refresh-toggle paused")
+    assert [every_text(ms, "en") for ms in (500, 90_000, 120_000)] == [
+        "Auto refresh every 0.5 s",
+        "Auto refresh every 90 s",
+        "Auto refresh every 2 min",
+    ]
+
+
+def test_last_refreshed_is_written_to_the_second_in_the_users_language_and_the_consoles_time_zone() -> None:
+    assert refreshed_text(T0 + 5, "en", "Asia/Tokyo") == "Last refreshed 15 Jan 2027 17:00:05"
+    assert refreshed_text(T0 + 5, "ja", "Asia/Tokyo") == "最終更新 2027年1月15日 17:00:05"
+    assert refreshed_text(T0 + 5, "en", "UTC") == "Last refreshed 15 Jan 2027 08:00:05"
+
+
+def test_a_graph_keeps_the_users_zoom_while_the_range_stays_the_same() -> None:
+    figure = keep_zoom(history_figure([(T0, 1.0)], "en", "Asia/Tokyo"), "6h")
+    assert figure.layout.uirevision == "6h"
+    drawn = graph(ids.DEVICE_HISTORY_GRAPH, empty_figure("en", "Asia/Tokyo"))
+    assert (drawn.id, drawn.config, drawn.figure.layout.template.layout.paper_bgcolor) == (
+        ids.DEVICE_HISTORY_GRAPH,
+        {"displayModeBar": False},
+        "rgb(17,17,17)",
+    )
+
+
+def test_a_section_only_some_things_have_is_hidden_not_removed() -> None:
+    assert [section_class(True), section_class(False)] == ["named-section", "named-section hidden"]
+
+
+def parts(component: object) -> list[object]:
+    """`component` and every component under it (not their texts), depth first."""
+    found: list[object] = []
+    stack = [component]
+    while stack:
+        item = stack.pop()
+        found.append(item)
+        kids = getattr(item, "children", None)
+        stack.extend(
+            k for k in (kids if isinstance(kids, list) else [kids]) if k is not None and not isinstance(k, str)
+        )
+    return found
+
+
+def test_a_known_names_page_ticks_by_its_range_and_has_no_loading_overlay_to_blank_it() -> None:
+    body = [html.Div(id=ids.DEVICE_STATE)]
+    with flask.Flask("named").app_context():
+        page = named_page("device", "rtr-east-01", True, "30d", "en", page_ids=IDS, sections=lambda: body)
+    found = parts(page)
+    tick = next(p for p in found if isinstance(p, dcc.Interval))
+    assert (tick.id, tick.interval, tick.n_intervals) == (ids.DEVICE_TICK, 300_000, 0)
+    assert not any(isinstance(p, dcc.Loading) for p in found)
+    button = next(p for p in found if isinstance(p, html.Button))
+    assert (button.id, button.children, button.n_clicks) == (ids.DEVICE_PAUSE, "Pause", 0)
+    every = next(p for p in found if getattr(p, "id", None) == ids.DEVICE_EVERY)
+    assert every.children == "Auto refresh every 5 min"
+    assert next(p for p in found if getattr(p, "id", None) == ids.DEVICE_BODY).children == body
+
+
+def test_an_unknown_names_page_has_no_refresh_and_no_body() -> None:
+    page = named_page("link", "west-east-9", False, None, "en", page_ids=IDS, sections=lambda: [html.Div("x")])
+    assert [type(p).__name__ for p in parts(page)] == ["Div", "P", "H1"]  # the page, its message, its title
+
+
+BODY: dict[str, object] = {"state": "up", "history": "drawn"}
+"""What a fake page draws in its slots."""
+SLOTS = tuple(BODY)
+
+
+RUNNING = {
+    "interval": 300_000,
+    "paused": False,
+    "every": "Auto refresh every 5 min",
+    "toggle": "Pause",
+    "toggle_class": "refresh-toggle",
+}
+PAUSED_JA = {
+    "interval": 300_000,
+    "paused": True,
+    "every": "自動更新を一時停止中",
+    "toggle": "再開",
+    "toggle_class": "refresh-toggle paused",
+}
+LEFT = {"body": {"state": dash.no_update, "history": dash.no_update}, "search": dash.no_update}
+
+
+def answer(asked: Asked, lang: str = "en", draw: Callable[[], dict[str, object]] = lambda: BODY) -> dict[str, object]:
+    with flask.Flask("named").app_context():
+        return refresh(IDS, SLOTS, asked, lang, FakeData(t=T0 + 5), draw)
+
+
+def test_an_opened_page_is_drawn_with_its_range_in_the_url_and_its_refresh_controls() -> None:
+    assert (
+        answer(Asked(None, "7d", 0, None))
+        == {
+            "body": BODY,
+            "search": "?range=7d",
+            "refreshed": "Last refreshed 15 Jan 2027 17:00:05",
+            "drawn": "7d",
+        }
+        | RUNNING
+    )
+
+
+def test_a_tick_redraws_the_body_and_says_when() -> None:
+    assert (
+        answer(Asked(ids.DEVICE_TICK, "7d", 2, "7d"))
+        == {
+            "body": BODY,
+            "search": dash.no_update,
+            "refreshed": "Last refreshed 15 Jan 2027 17:00:05",
+            "drawn": dash.no_update,
+        }
+        | RUNNING
+    )
+
+
+def test_a_paused_page_is_left_as_it_is_and_even_a_late_tick_says_paused() -> None:
+    drawn: list[str] = []
+
+    def draw() -> dict[str, object]:
+        drawn.append("body")
+        return BODY
+
+    stopped = answer(Asked(ids.DEVICE_PAUSE, "7d", 3, "7d"), "ja", draw)
+    late_tick = answer(Asked(ids.DEVICE_TICK, "7d", 3, "7d"), "ja", draw)
+    assert stopped == late_tick == LEFT | {"refreshed": dash.no_update, "drawn": dash.no_update} | PAUSED_JA
+    assert drawn == []
+
+
+def test_an_interval_set_on_the_app_is_what_a_picked_range_ticks_by_and_a_paused_page_stays_paused() -> None:
+    app = flask.Flask("named")
+    app.extensions[REFRESH_EVERY_KEY] = 250
+    with app.app_context():
+        picked = refresh(IDS, SLOTS, Asked(ids.RANGE, "30d", 3, "7d"), "en", FakeData(), lambda: BODY)
+    assert (picked["search"], picked["drawn"], picked["interval"], picked["paused"]) == ("?range=30d", "30d", 250, True)
+
+
+def test_a_new_page_or_range_draws_graphs_afresh_and_a_tick_or_resume_gives_new_traces_only() -> None:
+    def draw() -> dict[str, object]:
+        return {"state": "up", "history": keep_zoom(history_figure([(T0, 1.0)], "en", "UTC"), "1h")}
+
+    def graph_slot(asked: Asked) -> object:
+        body = answer(asked, "en", draw)["body"]
+        assert isinstance(body, dict)
+        return body["history"]
+
+    trace = {"line": {"shape": "hv"}, "mode": "lines", "name": "Up", "x": [datetime(2027, 1, 15, 8)], "y": [1.0]}
+    for asked in (Asked(ids.DEVICE_TICK, "1h", 0, "1h"), Asked(ids.DEVICE_PAUSE, "1h", 2, "1h")):
+        patch = graph_slot(asked)
+        assert isinstance(patch, Patch)
+        assert patch.to_plotly_json()["operations"] == [
+            {"operation": "Assign", "location": ["data"], "params": {"value": [trace | {"type": "scatter"}]}}
+        ]
+    for asked in (Asked(None, "1h", 0, None), Asked(ids.RANGE, "1h", 0, "6h")):
+        figure = graph_slot(asked)
+        assert isinstance(figure, go.Figure)
+        assert figure.layout.uirevision == "1h"
+
+
+def test_the_callback_declares_the_pages_slots_and_the_refresh_controls() -> None:
+    args = callback_args(IDS, {"state": Output(ids.DEVICE_STATE, "children")})
+    outputs = {k: (v if isinstance(v, dict) else str(v)) for k, v in args["output"].items()}
+    assert outputs == {
+        "body": {"state": Output(ids.DEVICE_STATE, "children")},
+        "search": "device-url.search",
+        "refreshed": "device-refreshed.children",
+        "drawn": "device-drawn.data",
+        "interval": "device-tick.interval",
+        "paused": "device-tick.disabled",
+        "every": "device-every.children",
+        "toggle": "device-pause.children",
+        "toggle_class": "device-pause.className",
+    }
+    assert {k: str(v) for k, v in args["inputs"].items()} == {
+        "key": "range.value",
+        "ticks": "device-tick.n_intervals",
+        "clicks": "device-pause.n_clicks",
+        "drawn": "device-drawn.data",
+        "name": "device-name.data",
+    }
