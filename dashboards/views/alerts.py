@@ -1,7 +1,9 @@
-"""The alerts page's logic: what state each alert shows, the filters, the grouping as routed, the
-mute, acknowledgement and link texts, the action form and what submitting it does, and the table
-and maintenance list as components. Pure functions of `AlertView`s (and of a `ConsoleActions` for
-`perform`); the page's callbacks only call these.
+"""The alerts page's logic, table side: what state each alert shows, the filters, the grouping as
+routed, the mute, acknowledgement and link texts, the buttons of each row, and the alerts and
+maintenance tables as components. Pure functions of `AlertView`s (and of the `MaintenanceItem`s
+and `ConsoleActions` of `alerts_page`); the page's callbacks only call these. The action form and
+what submitting it does are in `dashboards.views.alert_forms`; an alert's history panel is in
+`dashboards.views.alert_history`.
 
 Shown states, in the order the table sorts them: firing, pending, acknowledged, silenced,
 maintenance, suppressed (by a parent failure or an inhibition), resolved. A muted alert shows the
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote as url_quote
@@ -20,43 +22,36 @@ from urllib.parse import quote as url_quote
 from dash import dcc, html
 
 from alerts.explain import AlertView, GroupView, Mute, MuteReason
-from alerts.matchers import quote
 from alerts.model import AlertState
-from config.durations import parse_duration
 from dashboards import ids
-from dashboards.actions import ActionError, ConsoleActions, MaintenanceItem
+from dashboards.actions import ConsoleActions, MaintenanceItem
 from dashboards.i18n import format_time, t
 from model import Inventory
 
 __all__ = [
-    "DEFAULT_SILENCE",
     "Filters",
-    "FormInput",
-    "FormState",
-    "Outcome",
+    "Group",
     "Shown",
+    "ack_text",
+    "action_button",
     "alert_sites",
     "alerts_page",
     "alerts_table",
     "by_group",
-    "chosen",
+    "describe",
+    "entity_links",
+    "filter_options",
     "filter_views",
-    "form_state",
     "group_status",
+    "history_button",
     "maintenance_table",
-    "matchers_from_text",
     "mute_lines",
     "mute_text",
-    "perform",
-    "prefilled_matchers",
     "route_mute_text",
     "row_actions",
     "shown_state",
     "sort_views",
 ]
-
-DEFAULT_SILENCE = "2h"
-"""The silence duration the form proposes."""
 
 
 class Shown(enum.Enum):
@@ -115,8 +110,9 @@ def sort_views(views: Iterable[AlertView]) -> list[AlertView]:
 
 @dataclass(frozen=True)
 class Filters:
-    """None or "": no filter. `text` is matched case-insensitively in label and annotation values,
-    the fingerprint and the mute details."""
+    """None or "": no filter. `text` is matched case-insensitively in what the row says: label and
+    annotation values, the fingerprint, the mute reasons and acknowledgement as the page writes them
+    in its language (and the mutes' English details, as the API writes them)."""
 
     site: str | None = None
     system: str | None = None
@@ -140,8 +136,11 @@ def alert_sites(view: AlertView, inventory: Inventory) -> frozenset[str]:
     )
 
 
-def filter_views(views: Iterable[AlertView], filters: Filters, inventory: Inventory) -> list[AlertView]:
-    """The views every set filter lets through, in the given order."""
+def filter_views(
+    views: Iterable[AlertView], filters: Filters, inventory: Inventory, lang: str, tz: str
+) -> list[AlertView]:
+    """The views every set filter lets through, in the given order; the text is looked for in the
+    row's texts in `lang`, times written in `tz`."""
     text = (filters.text or "").strip().casefold()
     out = []
     for view in views:
@@ -154,15 +153,17 @@ def filter_views(views: Iterable[AlertView], filters: Filters, inventory: Invent
             continue
         if filters.state and shown_state(view).value != filters.state:
             continue
-        if text and text not in _searchable(view):
+        if text and text not in _searchable(view, lang, tz):
             continue
         out.append(view)
     return out
 
 
-def _searchable(view: AlertView) -> str:
+def _searchable(view: AlertView, lang: str, tz: str) -> str:
     alert = view.alert
     parts = [*alert.labels.values(), *alert.annotations.values(), alert.fingerprint, *(m.detail for m in view.mutes)]
+    parts.extend(text for line in mute_lines(view, lang, tz) for text in line)
+    parts.append(ack_text(view, lang, tz))
     return "\n".join(parts).casefold()
 
 
@@ -245,16 +246,6 @@ def _time_or_dash(ts: float | None, lang: str, tz: str) -> str:
     return "-" if ts is None else format_time(ts, lang, tz, seconds=True)
 
 
-def prefilled_matchers(view: AlertView) -> str:
-    """The silence form's matchers for one alert: one equality matcher per label, a line each."""
-    return "\n".join(f"{name}={quote(value)}" for name, value in sorted(view.alert.labels.items()))
-
-
-def matchers_from_text(text: str) -> list[str]:
-    """The matchers typed in the form: one per non-blank line."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def mute_lines(view: AlertView, lang: str, tz: str) -> list[tuple[str, str]]:
     """(reason, what mutes it) in `lang` for every reason the alert is not notified."""
     return [(t(f"alerts.mute.{m.reason.value}", lang), mute_text(m, lang, tz)) for m in view.mutes]
@@ -333,187 +324,6 @@ def row_actions(view: AlertView) -> list[tuple[str, str]]:
     return out
 
 
-# -- the action form ------------------------------------------------------------------------------
-
-_FIELDS = {
-    # action: (comment, duration, matchers, window fields)
-    "ack": (True, True, False, False),
-    "unack": (False, False, False, False),
-    "silence": (True, True, True, False),
-    "expire": (False, False, False, False),
-    "create-maintenance": (True, False, True, True),
-    "delete-maintenance": (False, False, False, False),
-}
-
-
-@dataclass(frozen=True)
-class FormState:
-    """What the action form shows for the pending action (closed when `title` is "")."""
-
-    title: str = ""
-    comment: bool = False
-    duration: bool = False
-    duration_label: str = ""
-    duration_value: str = ""
-    matchers: bool = False
-    matchers_value: str = ""
-    window: bool = False
-
-    @property
-    def open(self) -> bool:
-        return bool(self.title)
-
-    def outputs(self) -> tuple[str, ...]:
-        """The page's form outputs: form class, title, window fields class, matchers field class
-        and value, duration field class, label and value, comment field class and value (emptied)."""
-
-        def shown(visible: bool, base: str = "alerts-field") -> str:
-            return base if visible else f"{base} hidden".strip()
-
-        return (
-            shown(self.open, "alerts-form"),
-            self.title,
-            shown(self.window, ""),
-            shown(self.matchers),
-            self.matchers_value,
-            shown(self.duration),
-            self.duration_label,
-            self.duration_value,
-            shown(self.comment),
-            "",
-        )
-
-
-UNCHANGED = object()
-"""`chosen`: leave the pending action as it is."""
-
-
-def chosen(triggered_id: object, clicked: bool) -> dict[str, str] | object | None:
-    """The pending action after a trigger: an action button's {"action", "ref"} when it was really
-    clicked (a button appearing in a refreshed table triggers too, with no click), None after
-    cancel or a successful action, else UNCHANGED."""
-    if isinstance(triggered_id, Mapping):
-        chosen_action = pending_action(triggered_id)
-        if clicked and chosen_action is not None:
-            return {"action": chosen_action[0], "ref": chosen_action[1]}
-        return UNCHANGED
-    if triggered_id in (ids.ALERTS_CANCEL, ids.ALERTS_DONE):
-        return None
-    return UNCHANGED
-
-
-def pending_action(value: object) -> tuple[str, str] | None:
-    """(action, ref) of the pending store's value, None for nothing (or anything unknown)."""
-    if isinstance(value, Mapping) and value.get("action") in _FIELDS and isinstance(value.get("ref"), str):
-        return str(value["action"]), str(value["ref"])
-    return None
-
-
-def form_state(pending: object, views: Sequence[AlertView], lang: str) -> FormState:
-    """The form for the pending action; an alert that is gone closes it."""
-    chosen_action = pending_action(pending)
-    if chosen_action is None:
-        return FormState()
-    action, ref = chosen_action
-    comment, duration, matchers, window = _FIELDS[action]
-    view = next((v for v in views if v.alert.fingerprint == ref), None)
-    if action in ("ack", "unack", "silence") and view is None:
-        return FormState()
-    what = describe(view) if view is not None else ref
-    return FormState(
-        title=t(f"alerts.form.{action}", lang, what=what),
-        comment=comment,
-        duration=duration,
-        duration_label=t(f"alerts.form.duration.{action}", lang) if duration else "",
-        duration_value=DEFAULT_SILENCE if action == "silence" else "",
-        matchers=matchers,
-        matchers_value=prefilled_matchers(view) if action == "silence" and view is not None else "",
-        window=window,
-    )
-
-
-@dataclass(frozen=True)
-class FormInput:
-    """What the user typed in the form (None: an empty field)."""
-
-    actor: str | None = None
-    comment: str | None = None
-    duration: str | None = None
-    matchers: str | None = None
-    window_name: str | None = None
-    window_start: str | None = None
-    window_end: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    message: str
-
-    @property
-    def css(self) -> str:
-        return "alerts-message alerts-message-ok" if self.ok else "alerts-message alerts-message-error"
-
-
-def perform(actions: ConsoleActions | None, pending: object, form: FormInput, lang: str, tz: str) -> Outcome:
-    """Do the pending action with what the form holds. Refusals come back as a message, the
-    console's reason included; nothing is done without a name for who acts."""
-    chosen_action = pending_action(pending)
-    if chosen_action is None:
-        return Outcome(False, t("alerts.error.nothing", lang))
-    action, ref = chosen_action
-    if actions is None:
-        return Outcome(False, t("alerts.error.unavailable", lang))
-    actor = (form.actor or "").strip()
-    if not actor:
-        return Outcome(False, t("alerts.error.actor", lang))
-    comment = (form.comment or "").strip()
-    try:
-        duration = _duration(form.duration, required=action == "silence")
-        if action == "ack":
-            actions.acknowledge(ref, by=actor, comment=comment, expires_in=duration)
-        elif action == "unack":
-            actions.unacknowledge(ref, by=actor)
-        elif action == "silence":
-            ref = actions.silence(
-                matchers_from_text(form.matchers or ""), duration=duration or 0.0, by=actor, comment=comment
-            )
-        elif action == "expire":
-            actions.expire_silence(ref)
-        elif action == "create-maintenance":
-            ref = (form.window_name or "").strip()
-            actions.create_maintenance(_once_window(form, actor, comment, tz), by=actor)
-        else:
-            actions.delete_maintenance(ref)
-    except ActionError as exc:
-        return Outcome(False, t("alerts.error.refused", lang, reason=exc.message))
-    return Outcome(True, t(f"alerts.done.{action}", lang, ref=ref))
-
-
-def _duration(text: str | None, *, required: bool) -> float | None:
-    text = (text or "").strip()
-    if not text:
-        if required:
-            raise ActionError("duration: a duration such as 2h is required")
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise ActionError(f"duration: {exc}") from None
-
-
-def _once_window(form: FormInput, actor: str, reason: str, tz: str) -> dict[str, Any]:
-    """A one-off window from the editor: times as typed (`YYYY-MM-DD HH:MM`) in the console's zone."""
-    return {
-        "name": (form.window_name or "").strip(),
-        "matchers": matchers_from_text(form.matchers or ""),
-        "owner": actor,
-        "reason": reason,
-        "location": tz,
-        "schedule": {"once": {"start": (form.window_start or "").strip(), "end": (form.window_end or "").strip()}},
-    }
-
-
 # -- components -----------------------------------------------------------------------------------
 
 
@@ -522,6 +332,16 @@ def action_button(action: str, ref: str, lang: str) -> html.Button:
         t(f"alerts.action.{action}", lang),
         id={"type": ids.ALERTS_ACTION, "action": action, "ref": ref},
         className=f"alerts-button alerts-button-{action}",
+        n_clicks=0,
+    )
+
+
+def history_button(view: AlertView, lang: str) -> html.Button:
+    """The row's button that shows the alert's history (loaded only when clicked)."""
+    return html.Button(
+        t("alerts.action.history", lang),
+        id={"type": ids.ALERTS_HISTORY_OPEN, "ref": view.alert.fingerprint},
+        className="alerts-button alerts-button-history",
         n_clicks=0,
     )
 
@@ -570,7 +390,9 @@ def _row(view: AlertView, lang: str, tz: str) -> html.Tr:
             html.Td(format_time(since, lang, tz)),
             html.Td([html.Div([html.B(reason), " ", detail]) for reason, detail in mute_lines(view, lang, tz)]),
             html.Td(ack_text(view, lang, tz)),
-            html.Td([action_button(action, ref, lang) for action, ref in row_actions(view)]),
+            html.Td(
+                [history_button(view, lang), *(action_button(action, ref, lang) for action, ref in row_actions(view))]
+            ),
         ],
         className=f"alerts-row alerts-row-{state.value}",
     )
@@ -618,7 +440,7 @@ def alerts_page(
 ) -> tuple[html.Div, str, html.Div]:
     """The refreshed parts of the page: the table, the count line and the maintenance list (a
     console without alerting running says so instead)."""
-    shown = sort_views(filter_views(views, filters, inventory))
+    shown = sort_views(filter_views(views, filters, inventory, lang, tz))
     count = t("alerts.count", lang, shown=len(shown), total=len(views))
     if actions is None:
         windows = html.Div(t("alerts.error.unavailable", lang), className="alerts-empty")

@@ -258,3 +258,130 @@ def test_a_maintenance_window_is_added_and_deleted_from_the_page(browser: Browse
     submit(page, "保守期間 srv-0-disk を削除しました")
     assert [w["name"] for w in console.api("GET", "/api/v1/maintenance")] == ["core-patching"]
     assert watched.errors == []
+
+
+def open_editor(page: Page, kind: str) -> None:
+    """Open the maintenance editor and choose schedule `kind` (its Japanese label)."""
+    page.click(".alerts-button-create-maintenance")
+    page.wait_for_selector("#alerts-form:not(.hidden)")
+    page.click(f"#alerts-window-kind label:has-text('{kind}')")
+    page.wait_for_selector("#alerts-window-recurring:not(.hidden)")
+
+
+def test_a_weekly_maintenance_window_is_added_from_the_page_with_its_schedule(
+    browser: Browser, console: Console
+) -> None:
+    watched = open_page(browser, console.url + "/alerts")
+    page = watched.page
+    page.wait_for_selector("tr.alerts-row")
+    page.fill("#alerts-actor", "sato")
+    open_editor(page, "毎週")
+    assert page.is_hidden("#alerts-window-once") and page.is_hidden("#alerts-window-days-field")
+    assert page.input_value("#alerts-window-location") == "Asia/Tokyo"  # the console's zone
+    page.fill("#alerts-window-name", "srv-patch")
+    page.fill("#alerts-matchers", 'target=~"srv-.*"')
+    page.fill("#alerts-window-at", "02:00")
+    page.fill("#alerts-window-duration", "3h")
+    page.click("#alerts-window-weekdays label:has-text('木')")
+    page.click("#alerts-window-weekdays label:has-text('火')")
+    page.fill("#alerts-comment", "定期パッチ")
+    submit(page, "保守期間 srv-patch を追加しました")
+    page.wait_for_selector(".alerts-maintenance-table tr:has-text('srv-patch')")
+    windows = {w["name"]: w for w in console.api("GET", "/api/v1/maintenance")}
+
+    assert windows["srv-patch"]["window"] == {
+        "name": "srv-patch",
+        "matchers": ['target=~"srv-.*"'],
+        "owner": "sato",
+        "reason": "定期パッチ",
+        "location": "Asia/Tokyo",
+        "schedule": {"weekly": {"start": "02:00", "duration": "3h", "weekdays": ["tuesday", "thursday"]}},
+    }
+    assert (windows["srv-patch"]["active"], windows["srv-patch"]["nextChange"]) == (False, "2027-01-18T17:00:00.000Z")
+    assert page.inner_text(".alerts-maintenance-table tr:has-text('srv-patch') td:nth-child(3)") == (
+        "weekly start=02:00 duration=3h weekdays=tuesday,thursday (Asia/Tokyo)"
+    )
+    assert watched.errors == []
+
+
+def test_a_window_the_api_refuses_shows_the_apis_reason_in_the_pages_sentence(
+    browser: Browser, console: Console
+) -> None:
+    watched = open_page(browser, console.url + "/alerts")
+    page = watched.page
+    page.wait_for_selector("tr.alerts-row")
+    page.fill("#alerts-actor", "sato")
+    open_editor(page, "毎月")
+    page.fill("#alerts-window-name", "month-end")
+    page.fill("#alerts-matchers", 'site="dc-west"')
+    page.fill("#alerts-window-at", "22:00")
+    page.fill("#alerts-window-duration", "4h")
+    page.fill("#alerts-window-days", "-1, 40")
+    page.fill("#alerts-comment", "月末バッチ")
+    submit(
+        page,
+        "保守期間を追加できませんでした（入力内容を確認してください）: window: schedule.monthly.days[1]: "
+        "40 is not a day of the month (1 to 31, or -1 to -31 counted from the month's end)",
+    )
+
+    assert [w["name"] for w in console.api("GET", "/api/v1/maintenance")] == ["core-patching"]
+    assert page.get_attribute("#alerts-message", "class") == "alerts-message alerts-message-error"
+    assert page.is_visible("#alerts-form")  # kept open to correct the field
+    assert watched.errors == []
+
+
+def test_japanese_labels_stay_on_one_line_and_choices_are_readable_on_the_dark_theme(
+    browser: Browser, console: Console
+) -> None:
+    watched = open_page(browser, console.url + "/alerts", width=1280, height=900)
+    page = watched.page
+    page.wait_for_selector("tr.alerts-row")
+    open_editor(page, "毎週")
+
+    def lines(selector: str) -> dict[str, int]:
+        """How many lines the text of each visible element takes (the distinct tops of its boxes)."""
+        return dict(
+            page.eval_on_selector_all(
+                selector,
+                "els => els.filter(e => e.checkVisibility()).map(e => { const r = document.createRange(); "
+                "r.selectNodeContents(e); "
+                "return [e.innerText, new Set([...r.getClientRects()].map(c => Math.round(c.top))).size]; })",
+            )
+        )
+
+    def colours(selector: str) -> set[str]:
+        return set(page.eval_on_selector_all(selector, "els => els.map(e => getComputedStyle(e).color)"))
+
+    assert page.inner_text(".alerts-actor-label") == "操作者名"
+    assert lines(".alerts-actor-label") == {"操作者名": 1}
+    assert lines("#alerts-form .alerts-field-label") == {
+        "名前": 1,
+        "繰り返し": 1,
+        "開始時刻（HH:MM）": 1,
+        "長さ（例: 3h）": 1,
+        "曜日": 1,
+        "タイムゾーン（例: Asia/Tokyo）": 1,
+        "対象ラベル条件（1行に1つ）": 1,
+        "コメント（理由）": 1,
+    }
+    assert lines(".alerts-choice .dash-options-list-option-text") == {
+        **{"通知グループ別": 1, "一覧": 1, "1回のみ": 1, "毎日": 1, "毎週": 1, "毎月": 1},
+        **{day: 1 for day in "月火水木金土日"},
+    }
+    page.hover("#alerts-window-weekdays label:has-text('水')")
+    hovered = colours("#alerts-window-weekdays label:has-text('水')")
+    page.evaluate("document.activeElement.blur()")
+    page.mouse.move(0, 0)
+    text = "rgb(232, 237, 242)"  # --text of console.css, as the rest of the page
+    assert colours(".alerts-choice .dash-options-list-option") == {text}
+    assert colours(".page-alerts") == {text}
+    assert colours("#alerts-form .dash-input-container, #alerts-matchers, .alerts-actor .dash-input-container") == {
+        text
+    }
+    assert set(
+        page.eval_on_selector_all(
+            ".page-alerts .dash-input-container", "els => els.map(e => getComputedStyle(e).backgroundColor)"
+        )
+    ) == {"rgb(16, 20, 26)"}  # --bg: typed text is light on dark, not light on Dash's white
+    assert hovered == {"rgb(143, 193, 255)"}  # the console's link colour, not Dash's purple
+    assert watched.errors == []

@@ -1,11 +1,11 @@
-"""dashboards/views/alerts.py: shown states, filters, grouping as routed, mute/ack texts, prefilled
-silence matchers, the action form and what submitting it does (over a recording fake of
-`ConsoleActions`), on real `AlertView`s."""
+"""dashboards/views/alerts.py: shown states, filters (the text searched as the page writes it, in its
+language), grouping as routed, mute/ack texts, row buttons, and the alerts and maintenance tables,
+on real `AlertView`s. The action form is tested in test_alert_forms.py, the history panel in
+test_alert_history.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from alerts.acks import Acknowledgement
 from alerts.explain import AlertView, GroupPhase, GroupView, Mute, MuteReason, RouteMute
 from alerts.model import Alert, AlertState
 from dashboards import ids
-from dashboards.actions import ActionError, MaintenanceItem
+from dashboards.actions import MaintenanceItem
 from dashboards.views import alerts as v
 from model import Inventory, Labels
 from model.inventory import Device, Link, LinkEnd, Site, System
@@ -137,7 +137,26 @@ def test_alerts_sort_critical_first_then_by_shown_state_and_name() -> None:
     ],
 )
 def test_filters_keep_the_alerts_matching_every_set_filter(filters: v.Filters, kept: list[AlertView]) -> None:
-    assert v.filter_views([SRV, PENDING, WAN, QUIET], filters, INVENTORY) == kept
+    assert v.filter_views([SRV, PENDING, WAN, QUIET], filters, INVENTORY, "en", "Asia/Tokyo") == kept
+
+
+def test_the_text_filter_finds_a_mute_reason_and_an_acknowledgement_as_the_page_writes_them() -> None:
+    cut = Mute(MuteReason.SUPPRESSED, "suppressed by WanLinkDown", "fp", (("source", "WanLinkDown"),))
+    behind = view(alert(severity="critical", site="office-1", target="srv-3"), cut)
+    acked = view(SRV.alert, ack=Acknowledgement(SRV.alert.fingerprint, "tanaka", "", T0 + 31, T0 + 3600))
+    views = [SRV, QUIET, behind, acked]
+
+    def found(text: str, lang: str) -> list[AlertView]:
+        return v.filter_views(views, v.Filters(text=text), INVENTORY, lang, "Asia/Tokyo")
+
+    assert found("上位障害", "ja") == [behind]
+    assert found("サイレンス", "ja") == [QUIET]
+    assert found("抑止（サイレンス）", "ja") == [QUIET]
+    assert found("が確認（", "ja") == [acked]
+    assert found("18:00 まで", "ja") == [acked]
+    assert found("上位障害", "en") == []
+    assert found("until 15 Jan 2027 18:00", "en") == [acked]
+    assert found("suppressed by wanlinkdown", "ja") == [behind]  # the API's English words are found too
 
 
 def test_a_link_alert_concerns_the_sites_of_both_link_ends() -> None:
@@ -186,16 +205,6 @@ def test_grouping_follows_the_routes_in_order_of_first_alert_with_unrouted_alert
         v.Group("", "", None, (PENDING,)),
         v.Group(GROUP_WAN.group_key, "netops", GROUP_WAN, (WAN, both)),
     ]
-
-
-def test_the_silence_form_is_prefilled_with_an_equality_matcher_per_label_quoted() -> None:
-    odd = view(alert(target='sw "core" \\1'))
-
-    assert v.prefilled_matchers(SRV) == (
-        'alertname="DeviceDown"\nseverity="critical"\nsite="dc-east"\nsystem="records"\ntarget="srv-0"'
-    )
-    assert v.prefilled_matchers(odd) == 'alertname="DeviceDown"\ntarget="sw \\"core\\" \\\\1"'
-    assert v.matchers_from_text(' a="b"\n\n  c=~"d.*"  \n') == ['a="b"', 'c=~"d.*"']
 
 
 def test_mute_lines_name_the_reason_and_what_mutes_it_in_the_language() -> None:
@@ -344,6 +353,17 @@ def test_an_alert_links_to_its_device_and_link_pages() -> None:
     assert v.entity_links(both) == [("rtr/1", "/device/rtr%2F1"), ("east office", "/link/east%20office")]
 
 
+def test_every_row_has_a_history_button_for_its_alert() -> None:
+    props = v.history_button(PENDING, "en").to_plotly_json()["props"]
+
+    assert props == {
+        "children": "History",
+        "id": {"type": ids.ALERTS_HISTORY_OPEN, "ref": PENDING.alert.fingerprint},
+        "className": "alerts-button alerts-button-history",
+        "n_clicks": 0,
+    }
+
+
 def test_row_actions_offer_what_applies_to_the_alerts_state() -> None:
     fp = QUIET.alert.fingerprint
     acked = view(QUIET.alert, SILENCED, ack=Acknowledgement(fp, "tanaka", "", T0))
@@ -352,197 +372,6 @@ def test_row_actions_offer_what_applies_to_the_alerts_state() -> None:
     assert v.row_actions(PENDING) == [("silence", PENDING.alert.fingerprint)]
     assert v.row_actions(acked) == [("unack", fp), ("silence", fp), ("expire", "s1")]
     assert v.row_actions(view(alert(resolved=True), SILENCED)) == [("expire", "s1")]
-
-
-# -- the form -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("triggered", "clicked", "pending"),
-    [
-        ({"type": ids.ALERTS_ACTION, "action": "ack", "ref": "fp1"}, True, {"action": "ack", "ref": "fp1"}),
-        ({"type": ids.ALERTS_ACTION, "action": "ack", "ref": "fp1"}, False, v.UNCHANGED),  # a table refresh
-        ({"type": ids.ALERTS_ACTION, "action": "reboot", "ref": "fp1"}, True, v.UNCHANGED),
-        (ids.ALERTS_CANCEL, True, None),
-        (ids.ALERTS_DONE, True, None),
-        (None, False, v.UNCHANGED),
-    ],
-)
-def test_only_a_real_click_chooses_an_action_and_cancel_or_success_closes_it(
-    triggered: object, clicked: bool, pending: object
-) -> None:
-    assert v.chosen(triggered, clicked) == pending
-
-
-def test_the_silence_form_opens_with_the_alerts_matchers_and_the_default_duration() -> None:
-    form = v.form_state({"action": "silence", "ref": SRV.alert.fingerprint}, [PENDING, SRV], "ja")
-
-    assert form.outputs() == (
-        "alerts-form",
-        "抑止（サイレンス）: DeviceDown srv-0",
-        "hidden",
-        "alerts-field",
-        v.prefilled_matchers(SRV),
-        "alerts-field",
-        "抑止する期間（例: 2h）",
-        "2h",
-        "alerts-field",
-        "",
-    )
-
-
-def test_the_acknowledge_form_asks_for_comment_and_optional_expiry_only() -> None:
-    form = v.form_state({"action": "ack", "ref": SRV.alert.fingerprint}, [SRV], "en")
-
-    assert form == v.FormState(
-        title="Acknowledge DeviceDown srv-0",
-        comment=True,
-        duration=True,
-        duration_label="Expires in (optional, e.g. 4h)",
-    )
-
-
-def test_the_form_stays_closed_for_no_action_and_closes_for_an_alert_gone() -> None:
-    closed = (
-        "alerts-form hidden",
-        "",
-        "hidden",
-        "alerts-field hidden",
-        "",
-        "alerts-field hidden",
-        "",
-        "",
-        "alerts-field hidden",
-        "",
-    )
-
-    assert v.form_state(None, [SRV], "ja").outputs() == closed
-    assert v.form_state({"action": "ack", "ref": "gone"}, [SRV], "ja") == v.FormState()
-    assert v.form_state({"action": "expire", "ref": "s1"}, [], "en").title == "Expire silence #s1"
-
-
-@dataclass
-class RecordingActions:
-    """`ConsoleActions` that records each call and refuses with `refuse` when set."""
-
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-    refuse: str = ""
-
-    def _do(self, name: str, *args: Any) -> None:
-        if self.refuse:
-            raise ActionError(self.refuse)
-        self.calls.append((name, args))
-
-    def acknowledge(self, fingerprint: str, *, by: str, comment: str, expires_in: float | None) -> None:
-        self._do("acknowledge", fingerprint, by, comment, expires_in)
-
-    def unacknowledge(self, fingerprint: str, *, by: str) -> None:
-        self._do("unacknowledge", fingerprint, by)
-
-    def silence(self, matchers: Sequence[str], *, duration: float, by: str, comment: str) -> str:
-        self._do("silence", list(matchers), duration, by, comment)
-        return "s7"
-
-    def expire_silence(self, silence_id: str) -> None:
-        self._do("expire_silence", silence_id)
-
-    def maintenance(self) -> list[MaintenanceItem]:
-        return []
-
-    def create_maintenance(self, window: Mapping[str, Any], *, by: str) -> None:
-        self._do("create_maintenance", dict(window), by)
-
-    def delete_maintenance(self, name: str) -> None:
-        self._do("delete_maintenance", name)
-
-
-def test_submitting_an_acknowledgement_passes_who_why_and_the_expiry_in_seconds() -> None:
-    actions = RecordingActions()
-    typed = v.FormInput(actor=" yamada ", comment=" 交換中 ", duration="4h")
-
-    outcome = v.perform(actions, {"action": "ack", "ref": "fp1"}, typed, "ja", "Asia/Tokyo")
-
-    assert outcome == v.Outcome(True, "確認しました")
-    assert outcome.css == "alerts-message alerts-message-ok"
-    assert actions.calls == [("acknowledge", ("fp1", "yamada", "交換中", 14400.0))]
-
-
-def test_submitting_a_silence_sends_the_typed_matchers_and_reports_its_id() -> None:
-    actions = RecordingActions()
-    typed = v.FormInput(
-        actor="yamada", comment="disk swap", duration="90m", matchers='target="srv-0"\n\nsite="dc-east"\n'
-    )
-
-    outcome = v.perform(actions, {"action": "silence", "ref": "fp1"}, typed, "en", "Asia/Tokyo")
-
-    assert outcome == v.Outcome(True, "Silence #s7 created")
-    assert actions.calls == [("silence", (['target="srv-0"', 'site="dc-east"'], 5400.0, "yamada", "disk swap"))]
-
-
-def test_submitting_a_maintenance_window_builds_a_one_off_window_in_the_consoles_zone() -> None:
-    actions = RecordingActions()
-    typed = v.FormInput(
-        actor="sato",
-        comment="ディスク交換",
-        matchers='target="srv-0"',
-        window_name=" srv-0-disk ",
-        window_start="2027-01-16 02:00",
-        window_end="2027-01-16 05:00",
-    )
-
-    outcome = v.perform(actions, {"action": "create-maintenance", "ref": ""}, typed, "ja", "Asia/Tokyo")
-
-    assert outcome == v.Outcome(True, "保守期間 srv-0-disk を追加しました")
-    window = {
-        "name": "srv-0-disk",
-        "matchers": ['target="srv-0"'],
-        "owner": "sato",
-        "reason": "ディスク交換",
-        "location": "Asia/Tokyo",
-        "schedule": {"once": {"start": "2027-01-16 02:00", "end": "2027-01-16 05:00"}},
-    }
-    assert actions.calls == [("create_maintenance", (window, "sato"))]
-
-
-@pytest.mark.parametrize(
-    ("pending", "typed", "message"),
-    [
-        ({"action": "ack", "ref": "fp1"}, v.FormInput(actor="  "), "操作者名を入力してください"),
-        (None, v.FormInput(actor="yamada"), "操作が選ばれていません"),
-        (
-            {"action": "ack", "ref": "fp1"},
-            v.FormInput(actor="yamada", duration="soon"),
-            '実行できませんでした: duration: "soon" is not a duration',
-        ),
-        (
-            {"action": "silence", "ref": "fp1"},
-            v.FormInput(actor="yamada", duration=""),
-            "実行できませんでした: duration: a duration such as 2h is required",
-        ),
-    ],
-)
-def test_nothing_is_done_without_a_name_an_action_or_a_valid_duration(
-    pending: object, typed: v.FormInput, message: str
-) -> None:
-    actions = RecordingActions()
-
-    outcome = v.perform(actions, pending, typed, "ja", "Asia/Tokyo")
-
-    assert outcome == v.Outcome(False, message)
-    assert outcome.css == "alerts-message alerts-message-error"
-    assert actions.calls == []
-
-
-def test_a_refusal_shows_the_consoles_reason_and_no_actions_says_alerting_is_down() -> None:
-    refusing = RecordingActions(refuse="no firing alert has fingerprint fp1")
-    typed = v.FormInput(actor="yamada")
-
-    assert v.perform(refusing, {"action": "unack", "ref": "fp1"}, typed, "en", "UTC") == v.Outcome(
-        False, "Refused: no firing alert has fingerprint fp1"
-    )
-    assert v.perform(None, {"action": "expire", "ref": "s1"}, typed, "en", "UTC") == v.Outcome(
-        False, "Alerting is not running: no action is possible"
-    )
 
 
 # -- components -----------------------------------------------------------------------------------
@@ -586,7 +415,7 @@ def test_a_row_shows_state_severity_summary_in_the_language_links_and_reasons() 
             " ",
             "tanaka が確認済み: on it",
         ],
-        *["", "確認", "抑止", "抑止解除"],
+        *["", "履歴", "確認", "抑止", "抑止解除"],
     ]
     assert isinstance(table, html.Div)
 
