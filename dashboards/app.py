@@ -29,7 +29,12 @@ __all__ = ["LANGUAGE_COOKIE", "NAV_PAGES", "create_dash", "request_language"]
 
 LANGUAGE_COOKIE = "ops_console_lang"
 DEFAULT_LANGUAGE_KEY = "ops_console.language"
-NAV_PAGES = (("/wall", "nav.wall"), ("/alerts", "nav.alerts"), ("/explore", "nav.explore"))
+NAV_PAGES = (
+    ("/wall", "nav.wall"),
+    ("/alerts", "nav.alerts"),
+    ("/explore", "nav.explore"),
+    ("/availability", "nav.availability"),
+)
 """The shell's navigation: path and catalog key, in order."""
 
 _HERE = Path(__file__).resolve().parent

@@ -63,6 +63,8 @@ def rehearsal_config(directory: Path, built: estate.Estate, listen: str) -> Path
             if kind != "snmp":  # the probes' default timeout (10s) would exceed the interval
                 settings["timeout"] = PROBE_TIMEOUT
     data["links"] = [link for link in data["links"] if link["name"] != estate.FLAPPING_LINK]
+    for system in data["availability"]["systems"]:
+        system["tree"] = _without_link(system["tree"], estate.FLAPPING_LINK)
     route = data["alerting"]["route"]
     route["group_wait"] = GROUP_WAIT
     assert route["routes"][0]["matchers"] == ['scope="link"']
@@ -79,6 +81,19 @@ def rehearsal_config(directory: Path, built: estate.Estate, listen: str) -> Path
     path = directory / "demo.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def _without_link(node: dict[str, Any], link: str) -> dict[str, Any]:
+    """A service tree of the availability section without the leaf `{link: <link>}` (k_of_n's k
+    lowered with its children)."""
+    for kind in ("all", "any"):
+        if kind in node:
+            return {kind: [_without_link(c, link) for c in node[kind] if c != {"link": link}]}
+    if "k_of_n" in node:
+        children = [_without_link(c, link) for c in node["k_of_n"]["of"] if c != {"link": link}]
+        dropped = len(node["k_of_n"]["of"]) - len(children)
+        return {"k_of_n": {"k": max(1, node["k_of_n"]["k"] - dropped), "of": children}}
+    return node
 
 
 def api(base: str, path: str) -> Any:

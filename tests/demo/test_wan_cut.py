@@ -280,7 +280,8 @@ def test_cutting_the_east_west_links_pages_once_for_the_link_group_not_once_per_
 
         wait_for("the cut's page", lambda: api(base, "/api/v1/alerts")["alerts"], settled, 120)
         time.sleep(6)  # a rule evaluation and a group_wait more: nothing else may page
-        alerts = api(base, "/api/v1/alerts")["alerts"]
+        # This machine's own resource alerts (CpuHigh on console-host while the tests load it) are not the cut's.
+        alerts = [a for a in api(base, "/api/v1/alerts")["alerts"] if a["labels"].get("target") != estate.CONSOLE_HOST]
         received, payloads = list(hook.received), list(hook.payloads)
     assert console.returncode == 0
     assert "Traceback" not in (tmp_path / "console.log").read_text(encoding="utf-8")
