@@ -218,9 +218,11 @@ def main() -> int:
         f"| render the Japanese PDF | {min(pdf_s):.2f} | {statistics.median(pdf_s):.2f} |",
         f"| both | {min(total_s):.2f} | {statistics.median(total_s):.2f} |",
     ]
-    median = statistics.median(total_s)
+    lines.append(f"| both, first run of the process (Japanese holidays computed by jpholiday) | {total_s[0]:.2f} | - |")
+    median, slowest = statistics.median(total_s), max(total_s)
     verdict = (
-        f"{'met' if median <= BUDGET_S else 'missed'}: median {median:.2f} s, {median / BUDGET_S:.2f}x the 3 s budget"
+        f"{'met' if slowest <= BUDGET_S else 'missed'}: median {median:.2f} s ({median / BUDGET_S:.2f}x the 3 s"
+        f" budget), slowest run {slowest:.2f} s ({slowest / BUDGET_S:.2f}x)"
     )
     print(facts)
     print("\n".join(lines))
