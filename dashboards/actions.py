@@ -23,7 +23,15 @@ from alerts.maintenance import MaintenanceRecord
 from dashboards.api_alerts import AlertsApi, AlertsApiError
 from dashboards.api_availability import AvailabilityApi
 
-__all__ = ["ACTIONS_KEY", "ActionError", "ApiActions", "ConsoleActions", "MaintenanceItem", "current_actions"]
+__all__ = [
+    "ACTIONS_KEY",
+    "ActionError",
+    "ApiActions",
+    "ConsoleActions",
+    "MaintenanceItem",
+    "current_actions",
+    "optional_actions",
+]
 
 ACTIONS_KEY = "ops_console.actions"
 """Where `create_dash` keeps the provider of `ConsoleActions` in `flask.Flask.extensions`."""
@@ -149,6 +157,14 @@ def current_actions() -> ConsoleActions:
     if actions is None:
         raise LookupError("alerting is not running: no action is possible")
     return actions
+
+
+def optional_actions() -> ConsoleActions | None:
+    """`current_actions()`, or None where no action is possible (the page says so)."""
+    try:
+        return current_actions()
+    except LookupError:
+        return None
 
 
 def _call(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:

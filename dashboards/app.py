@@ -25,7 +25,7 @@ from dashboards.actions import ACTIONS_KEY, ConsoleActions
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.queries import DATA_KEY, ConsoleData
 
-__all__ = ["LANGUAGE_COOKIE", "NAV_PAGES", "create_dash", "request_language"]
+__all__ = ["LANGUAGE_COOKIE", "NAV_PAGES", "create_dash", "request_language", "triggered"]
 
 LANGUAGE_COOKIE = "ops_console_lang"
 DEFAULT_LANGUAGE_KEY = "ops_console.language"
@@ -151,3 +151,9 @@ def _set_language(lang: str) -> werkzeug.Response:
 def _kiosk(search: str | None) -> str:
     """Kiosk mode (`?kiosk=1`, for wall screens): no navigation chrome."""
     return "kiosk" if search and "kiosk=1" in search else ""
+
+
+def triggered() -> list[tuple[object, object]]:
+    """(component id, value) of every input that triggered the running callback."""
+    by_prop = dash.ctx.triggered_prop_ids
+    return [(by_prop.get(item["prop_id"]), item["value"]) for item in dash.ctx.triggered]

@@ -20,11 +20,13 @@ Pure functions: nothing reads the clock.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from reports.availability import Figures
 from reports.calendars import Language
 
 __all__ = [
@@ -32,11 +34,13 @@ __all__ = [
     "NONE",
     "category_text",
     "duration",
+    "figure_rows",
     "local_time",
     "met_text",
     "month_text",
     "number",
     "percent",
+    "percent_axis",
     "text",
 ]
 
@@ -197,3 +201,38 @@ def month_text(month: date, lang: Language, *, year: bool = True) -> str:
         return f"{month.year}年{month.month}月" if year else f"{month.month}月"
     name = _MONTHS_EN[month.month - 1]
     return f"{name} {month.year}" if year else name
+
+
+def figure_rows(f: Figures, lang: Language, *, always_unwatched: bool = False) -> list[tuple[str, str]]:
+    """(catalog key, value) of a system's figures, in the order the page and the PDF show them; the
+    unwatched time last, when there is some (always with `always_unwatched`)."""
+    rows = [
+        ("availability", percent(f.availability, lang)),
+        ("target", percent(f.target, lang)),
+        ("met", met_text(f.met, lang)),
+        ("service", duration(f.service, lang)),
+        ("downtime", duration(f.downtime, lang)),
+        ("degraded", duration(f.degraded, lang)),
+        ("excluded", duration(f.excluded, lang)),
+        ("incidents", str(f.incidents)),
+        ("mttr", duration(f.mttr, lang)),
+        ("mtbf", duration(f.mtbf, lang)),
+        ("longest", duration(f.longest, lang)),
+        ("budget", duration(f.budget, lang)),
+        ("budget_left", duration(f.budget_left, lang)),
+        ("burn_rate", number(f.burn_rate, lang)),
+    ]
+    return rows + ([("unwatched", duration(f.unwatched, lang))] if always_unwatched or f.unwatched > 0 else [])
+
+
+def percent_axis(values: Sequence[float | None], target: float) -> tuple[float, float, int]:
+    """(bottom, step, decimals) of a percentage axis up to 100 that shows `target` and every value
+    (the monthly charts of the page and the PDF): a margin under the lowest of them, rounded down to
+    a step that gives at most 6 steps."""
+    lowest = min([target, *(v for v in values if v is not None)])
+    lower = max(0.0, lowest - max(100 - lowest, 0.05) * 0.25)
+    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20):
+        bottom = math.floor(round(lower / step, 6)) * step
+        if (100 - bottom) / step <= 6:
+            return round(bottom, 6), step, max(0, -math.floor(math.log10(step)))
+    return 0.0, 20.0, 0

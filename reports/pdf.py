@@ -56,11 +56,12 @@ from reports.calendars import Language, Period
 from reports.formatting import (
     category_text,
     duration,
+    figure_rows,
     local_time,
     met_text,
     month_text,
-    number,
     percent,
+    percent_axis,
     text,
 )
 from reports.report import AvailabilityReport, SystemAvailability
@@ -279,23 +280,7 @@ def _outage_row(o: Outage, lang: Language, tz: str) -> list[str]:
 
 
 def _figures_table(f: Figures, lang: Language, st: _Styles) -> Table:
-    pairs = [
-        ("availability", percent(f.availability, lang)),
-        ("target", percent(f.target, lang)),
-        ("met", met_text(f.met, lang)),
-        ("service", duration(f.service, lang)),
-        ("downtime", duration(f.downtime, lang)),
-        ("degraded", duration(f.degraded, lang)),
-        ("excluded", duration(f.excluded, lang)),
-        ("unwatched", duration(f.unwatched, lang)),
-        ("incidents", str(f.incidents)),
-        ("mttr", duration(f.mttr, lang)),
-        ("mtbf", duration(f.mtbf, lang)),
-        ("longest", duration(f.longest, lang)),
-        ("budget", duration(f.budget, lang)),
-        ("budget_left", duration(f.budget_left, lang)),
-        ("burn_rate", number(f.burn_rate, lang)),
-    ]
+    pairs = figure_rows(f, lang, always_unwatched=True)
     half = math.ceil(len(pairs) / 2)
     left, right = pairs[:half], [*pairs[half:], ("", "")]
     rows = [[text(a, lang), x, text(b, lang) if b else "", y] for (a, x), (b, y) in zip(left, right, strict=True)]
@@ -380,23 +365,11 @@ def _table_style(st: _Styles, *shaded: list[tuple[int, int]]) -> TableStyle:
 # -- charts ---------------------------------------------------------------------------------------
 
 
-def _axis(values: Sequence[float | None], target: float) -> tuple[float, float, int]:
-    """(lowest value, step, decimals) of a percentage axis up to 100 that shows `target` and every
-    value: a margin under the lowest of them, rounded down to a step that gives at most 6 steps."""
-    lowest = min([target, *(v for v in values if v is not None)])
-    lower = max(0.0, lowest - max(100 - lowest, 0.05) * 0.25)
-    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20):
-        bottom = math.floor(round(lower / step, 6)) * step
-        if (100 - bottom) / step <= 6:
-            return round(bottom, 6), step, max(0, -math.floor(math.log10(step)))
-    return 0.0, 20.0, 0
-
-
 def _availability_chart(s: SystemAvailability, lang: Language, font: str) -> Drawing:
     """Bars of each month's availability (green met, red missed) and the SLA target as a dashed line."""
     values = [None if f.availability is None else f.availability * 100 for _, f in s.months]
     target = s.total.target * 100
-    bottom, step, decimals = _axis(values, target)
+    bottom, step, decimals = percent_axis(values, target)
     many = len(s.months) > 6  # month names slanted, bar labels smaller
     drawing = Drawing(_WIDTH, 190 if many else 175, initialFontName=font)
     chart = VerticalBarChart()

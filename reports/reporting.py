@@ -49,6 +49,7 @@ class Reporting:
         inventory: Inventory,
         windows: Callable[[], list[MaintenanceWindow]],
     ) -> Reporting:
+        """To record (the console): the history opened with `HistoryDB.open`."""
         return cls(
             config or AvailabilityConfig(),
             inventory,
@@ -65,6 +66,7 @@ class Reporting:
         inventory: Inventory,
         windows: Callable[[], list[MaintenanceWindow]],
     ) -> Reporting:
+        """To read while a console may be recording (`run_console.py report`)."""
         return cls(
             config or AvailabilityConfig(),
             inventory,

@@ -5,7 +5,7 @@ recurring windows, delete).
 
 Logic lives in `dashboards.views.alerts` (table, filters, texts), `dashboards.views.alert_forms`
 (the action form) and `dashboards.views.alert_history` (the history panel); data comes through
-`dashboards.queries.current()` and actions go through `dashboards.actions.current_actions()`. An
+`dashboards.queries.current()` and actions go through `dashboards.actions.currentoptional_actions()`. An
 action button sets the pending action (`ALERTS_PENDING`), which opens the form; submitting it
 performs the action and, when it succeeds, clears the pending action (closing the form) and counts it
 in `ALERTS_DONE`, which refreshes the table. (Closing the form on `ALERTS_DONE` instead would race:
@@ -22,8 +22,8 @@ import dash
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboards import ids
-from dashboards.actions import ConsoleActions, current_actions
-from dashboards.app import request_language
+from dashboards.actions import optional_actions
+from dashboards.app import request_language, triggered
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views import alert_forms as forms
@@ -216,19 +216,6 @@ def _history(lang: str) -> html.Div:
     )
 
 
-def _actions() -> ConsoleActions | None:
-    try:
-        return current_actions()
-    except LookupError:
-        return None
-
-
-def _triggered() -> list[tuple[object, object]]:
-    """(component id, value) of every input that triggered this call."""
-    by_prop = dash.ctx.triggered_prop_ids
-    return [(by_prop.get(item["prop_id"]), item["value"]) for item in dash.ctx.triggered]
-
-
 @dash.callback(
     Output(ids.ALERTS_TABLE, "children"),
     Output(ids.ALERTS_COUNT, "children"),
@@ -257,7 +244,7 @@ def _refresh(
         data.alerts(),
         data.inventory(),
         view.Filters(site, system, severity, state, text),
-        _actions(),
+        optional_actions(),
         request_language(),
         data.timezone,
         grouped=grouping != "none",
@@ -271,7 +258,7 @@ def _refresh(
     prevent_initial_call=True,
 )
 def _choose(_clicks: list[int | None], _cancel: int | None) -> object:
-    chosen = forms.chosen(_triggered())
+    chosen = forms.chosen(triggered())
     return dash.no_update if chosen is forms.UNCHANGED else chosen
 
 
@@ -316,7 +303,7 @@ def _window_kind(kind: str | None) -> tuple[str, str, str, str]:
 )
 def _submit(_n: int | None, pending: object, done: int | None, *typed: Any) -> tuple[str, str, Any, Any]:
     form = forms.FormInput(**{name: value for (_, name), value in zip(FORM_FIELDS, typed, strict=True)})
-    outcome = forms.perform(_actions(), pending, form, request_language(), current().timezone)
+    outcome = forms.perform(optional_actions(), pending, form, request_language(), current().timezone)
     if not outcome.ok:
         return outcome.message, outcome.css, dash.no_update, dash.no_update
     return outcome.message, outcome.css, (done or 0) + 1, None
@@ -329,7 +316,7 @@ def _submit(_n: int | None, pending: object, done: int | None, *typed: Any) -> t
     prevent_initial_call=True,
 )
 def _choose_history(_clicks: list[int | None], _close: int | None) -> object:
-    chosen = history.history_chosen(_triggered())
+    chosen = history.history_chosen(triggered())
     return dash.no_update if chosen is forms.UNCHANGED else chosen
 
 

@@ -5,7 +5,7 @@ excluded downtime and the public holidays of the period. Downloads of the same r
 figures or the outages, PDF, JSON) in the page's language.
 
 Logic lives in `dashboards.views.availability`; data comes through `dashboards.queries.current()`
-and reclassifications go through `dashboards.actions.current_actions()`. The period is kept in the
+and reclassifications go through `dashboards.actions.currentoptional_actions()`. The period is kept in the
 URL (the page's `dcc.Location`, refresh=False: picking a period redraws the body, not the page);
 without one the current fiscal year is shown. A reclassify button sets the pending outage
 (`AVAILABILITY_PENDING`), which opens the form; submitting it reclassifies the outage and, when it
@@ -21,8 +21,8 @@ import dash
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboards import ids
-from dashboards.actions import ConsoleActions, current_actions
-from dashboards.app import request_language
+from dashboards.actions import optional_actions
+from dashboards.app import request_language, triggered
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views import availability as view
@@ -152,19 +152,6 @@ def _form(lang: str) -> html.Div:
     )
 
 
-def _actions() -> ConsoleActions | None:
-    try:
-        return current_actions()
-    except LookupError:
-        return None
-
-
-def _triggered() -> list[tuple[object, object]]:
-    """(component id, value) of every input that triggered this call."""
-    by_prop = dash.ctx.triggered_prop_ids
-    return [(by_prop.get(item["prop_id"]), item["value"]) for item in dash.ctx.triggered]
-
-
 @dash.callback(
     Output(ids.AVAILABILITY_URL, "search"),
     Output(ids.AVAILABILITY_PERIOD, "value"),
@@ -191,7 +178,7 @@ def _pick(_show: int | None, _submit: int | None, _presets: list[int | None], ty
 )
 def _show(search: str | None, _done: int | None) -> tuple[str, list[Any], str]:
     title, body, found = view.shown(
-        current(), view.period_of_search(search), request_language(), can_act=_actions() is not None
+        current(), view.period_of_search(search), request_language(), can_act=optional_actions() is not None
     )
     return title, body, "availability-exports" if found else "availability-exports hidden"
 
@@ -217,7 +204,7 @@ def _export(clicks: list[int | None], search: str | None) -> Any:
     prevent_initial_call=True,
 )
 def _choose(_clicks: list[int | None], _cancel: int | None) -> object:
-    chosen = view.chosen_outage(_triggered())
+    chosen = view.chosen_outage(triggered())
     return dash.no_update if chosen is view.UNCHANGED else chosen
 
 
@@ -249,7 +236,7 @@ def _open_form(pending: object) -> tuple[str, str, str]:
 def _submit(
     _n: int | None, pending: object, done: int | None, category: str | None, reason: str | None, actor: str | None
 ) -> tuple[str, str, Any, Any]:
-    outcome = view.perform(_actions(), pending, category, reason, actor, request_language(), current().timezone)
+    outcome = view.perform(optional_actions(), pending, category, reason, actor, request_language(), current().timezone)
     if not outcome.ok:
         return outcome.message, outcome.css, dash.no_update, dash.no_update
     return outcome.message, outcome.css, (done or 0) + 1, None

@@ -346,14 +346,24 @@ def history_button(view: AlertView, lang: str) -> html.Button:
     )
 
 
-def alerts_table(views: Sequence[AlertView], lang: str, tz: str, *, grouped: bool) -> html.Div:
+ROW_LIMIT = 200
+"""Rows the table shows at most (the first, in the table's order): in a mass outage the page stays
+quick (5,000 rows were 11 MB and 3 s per refresh) and says how many more the filters would reach."""
+
+
+def alerts_table(views: Sequence[AlertView], lang: str, tz: str, *, grouped: bool, limit: int = ROW_LIMIT) -> html.Div:
     """The table of `views` (already filtered and sorted), one section per aggregation group when
-    `grouped`."""
+    `grouped`; at most `limit` rows, then a line saying how many alerts (and groups) are not shown."""
     if not views:
         return html.Div(t("alerts.none", lang), className="alerts-empty")
     sections = by_group(views) if grouped else [Group("-", "", None, tuple(views))]
     children: list[Any] = []
+    shown = started = 0
     for group in sections:
+        rows = group.views[: limit - shown]
+        if not rows:
+            break
+        started += 1
         if grouped:
             title = t("alerts.group.unrouted", lang) if not group.key else group.key
             heading = [html.Span(title, className="alerts-group-key")]
@@ -364,8 +374,17 @@ def alerts_table(views: Sequence[AlertView], lang: str, tz: str, *, grouped: boo
                 if muted:
                     heading.append(html.Span(muted, className="alerts-group-route-muted"))
             children.append(html.H2(heading, className="alerts-group"))
-        children.append(_table(group.views, lang, tz))
+        children.append(_table(rows, lang, tz))
+        shown += len(rows)
+    total = sum(len(group.views) for group in sections)  # an alert in two groups is a row in each
+    if shown < total:
+        children.append(_more(total - shown, len(sections) - started, lang))
     return html.Div(children)
+
+
+def _more(alerts: int, groups: int, lang: str) -> html.Div:
+    key = "alerts.more.groups" if groups else "alerts.more"
+    return html.Div(t(key, lang, alerts=alerts, groups=groups), className="alerts-more")
 
 
 def _table(views: Iterable[AlertView], lang: str, tz: str) -> html.Table:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html as markup
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +30,17 @@ from dashboards.i18n import t
 from dashboards.queries import ConsoleData
 from reports.availability import Figures, Outage
 from reports.calendars import Language, Period, parse_period
-from reports.formatting import category_text, duration, local_time, met_text, month_text, number, percent, text
+from reports.formatting import (
+    category_text,
+    duration,
+    figure_rows,
+    local_time,
+    met_text,
+    month_text,
+    percent,
+    percent_axis,
+    text,
+)
 from reports.history import CATEGORIES
 from reports.report import EXPORT_FORMATS, AvailabilityReport, SystemAvailability, export_file
 
@@ -137,28 +146,6 @@ def page_title(period: str, lang: str) -> str:
 # -- figures and rows -----------------------------------------------------------------------------
 
 
-def figure_rows(f: Figures, lang: Language) -> list[tuple[str, str]]:
-    """(catalog key of reports/formatting.py, value) of a system's card, in order; the unwatched
-    time only when there is some."""
-    rows = [
-        ("availability", percent(f.availability, lang)),
-        ("target", percent(f.target, lang)),
-        ("met", met_text(f.met, lang)),
-        ("service", duration(f.service, lang)),
-        ("downtime", duration(f.downtime, lang)),
-        ("degraded", duration(f.degraded, lang)),
-        ("excluded", duration(f.excluded, lang)),
-        ("incidents", str(f.incidents)),
-        ("mttr", duration(f.mttr, lang)),
-        ("mtbf", duration(f.mtbf, lang)),
-        ("longest", duration(f.longest, lang)),
-        ("budget", duration(f.budget, lang)),
-        ("budget_left", duration(f.budget_left, lang)),
-        ("burn_rate", number(f.burn_rate, lang)),
-    ]
-    return rows + ([("unwatched", duration(f.unwatched, lang))] if f.unwatched > 0 else [])
-
-
 @dataclass(frozen=True, slots=True)
 class OutageRow:
     """An outage as the table writes it; `at` is the time inside it a reclassification names."""
@@ -218,15 +205,9 @@ def maintenance_rows(report: AvailabilityReport, lang: Language, tz: str) -> lis
 
 
 def axis_range(values: Sequence[float | None], target: float) -> tuple[float, float, float]:
-    """(bottom, top, tick step) of the monthly chart's y axis in percent, as the PDF's: up to 100, a
-    margin under the lowest of `target` and `values`, rounded down to a step giving at most 6 steps."""
-    lowest = min([target, *(v for v in values if v is not None)])
-    lower = max(0.0, lowest - max(100 - lowest, 0.05) * 0.25)
-    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20):
-        bottom = math.floor(round(lower / step, 6)) * step
-        if (100 - bottom) / step <= 6:
-            return round(bottom, 6), 100.0, step
-    return 0.0, 100.0, 20.0
+    """(bottom, top, tick step) of the monthly chart's y axis in percent: the PDF's (`percent_axis`)."""
+    bottom, step, _ = percent_axis(values, target)
+    return bottom, 100.0, step
 
 
 def _layout(figure: go.Figure, height: int) -> None:
@@ -271,8 +252,8 @@ def monthly_figure(s: SystemAvailability, lang: Language) -> go.Figure:
             hoverinfo="skip",
         )
     )
-    bottom, top, step = axis_range(values, target)
-    decimals = max(0, -math.floor(math.log10(step)))
+    bottom, step, decimals = percent_axis(values, target)
+    top = 100.0
     _layout(figure, 280)
     figure.update_layout(
         barmode="overlay",

@@ -484,3 +484,19 @@ def test_only_windows_created_in_the_console_can_be_deleted_from_the_list() -> N
         ],
     ]
     assert texts(v.maintenance_table([], "ja", "UTC")) == ["保守期間はありません"]
+
+
+def test_the_table_shows_at_most_its_limit_of_rows_and_says_how_many_more_in_which_groups() -> None:
+    both = view(alert(target="srv-9"), groups=(GROUP_DOWN, GROUP_WAN))
+    views = [SRV, PENDING, WAN, both]  # by group: DeviceDown (SRV, both), unrouted (PENDING), WAN (WAN, both)
+
+    def rows(table: Any) -> int:
+        return sum(len(child.children[1].children) for child in table.children if isinstance(child, html.Table))
+
+    grouped = v.alerts_table(views, "ja", "Asia/Tokyo", grouped=True, limit=3)
+    assert rows(grouped) == 3
+    assert texts(grouped.children[-1]) == ["ほか 2 件（1 グループ）は表示していません。絞り込み条件で探してください。"]
+    flat = v.alerts_table(views, "en", "UTC", grouped=False, limit=3)
+    assert rows(flat) == 3
+    assert texts(flat.children[-1]) == ["1 more alerts not shown: narrow them down with the filters."]
+    assert rows(v.alerts_table(views, "en", "UTC", grouped=False)) == 4  # ROW_LIMIT: 200
