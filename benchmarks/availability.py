@@ -43,10 +43,10 @@ sys.path.insert(0, str(ROOT))
 from alerts.maintenance import MaintenanceWindow
 from benchmarks.machine import append_report, cpu_model, log, utc_stamp
 from model import Device, Inventory, Labels, Link, LinkEnd, Site, System
-from reports.calendars import parse_period
 from reports.config import AvailabilityConfig
 from reports.history import AlertSpan, HistoryDB, LeafSpan
 from reports.pdf import render_pdf
+from reports.periods import parse_period
 from reports.report import build_report
 
 BUDGET_S = 3.0

@@ -245,7 +245,7 @@ def figures(report: SystemReport, start: float, end: float) -> Figures:
     planned = length(clip(report.planned, start, end))
     downtime = length(clip(report.down, start, end))
     incidents = [o for o in report.outages if length(clip(report.down, max(o.start, start), min(o.end, end))) > 0]
-    target = report.sla.target / 100
+    target = round(report.sla.target / 100, 10)  # 99.9 / 100 is 0.9990000000000001
     budget = (1 - target) * planned
     elapsed_share = service / planned if planned else 0.0
     availability = 1 - downtime / service if service else None

@@ -52,7 +52,7 @@ from reportlab.platypus import (
 )
 
 from reports.availability import Figures, Outage
-from reports.calendars import Language, Period
+from reports.calendars import Language
 from reports.formatting import (
     category_text,
     duration,
@@ -64,6 +64,7 @@ from reports.formatting import (
     percent_axis,
     text,
 )
+from reports.periods import Period
 from reports.report import AvailabilityReport, SystemAvailability
 
 __all__ = ["FONT_PACKAGE", "FontNotFoundError", "find_font", "render_pdf"]

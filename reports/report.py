@@ -24,9 +24,10 @@ from typing import Any
 from alerts.maintenance import MaintenanceWindow
 from model import Inventory
 from reports.availability import Estate, Figures, Outage, Recorded, SystemReport, compute
-from reports.calendars import Language, Period, holidays_between
+from reports.calendars import Language, holidays_between
 from reports.config import AvailabilityConfig
 from reports.history import HistoryDB
+from reports.periods import Period
 
 __all__ = [
     "EXPORT_FORMATS",

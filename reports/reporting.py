@@ -17,9 +17,9 @@ from pathlib import Path
 from alerts.maintenance import MaintenanceWindow
 from alerts.model import Alert
 from model import Clock, Inventory
-from reports.calendars import Period, parse_period
 from reports.config import AvailabilityConfig
 from reports.history import CATEGORIES, HistoryDB, Reclassification
+from reports.periods import Period, parse_period
 from reports.recorder import RECORD_INTERVAL, Query, StateRecorder
 from reports.report import AvailabilityReport, build_report
 from security.audit import AuditLog

@@ -4,13 +4,13 @@ as charts, and its outages as a table with a reclassify action each; then the ma
 excluded downtime and the public holidays of the period. Downloads of the same report (CSV of the
 figures or the outages, PDF, JSON) in the page's language.
 
-Logic lives in `dashboards.views.availability`; data comes through `dashboards.queries.current()`
-and reclassifications go through `dashboards.actions.currentoptional_actions()`. The period is kept in the
-URL (the page's `dcc.Location`, refresh=False: picking a period redraws the body, not the page);
-without one the current fiscal year is shown. A reclassify button sets the pending outage
-(`AVAILABILITY_PENDING`), which opens the form; submitting it reclassifies the outage and, when it
-succeeds, clears the pending outage (closing the form) and counts it in `AVAILABILITY_DONE`, which
-redraws the figures.
+Logic lives in `dashboards.views.availability` (its charts in `dashboards.views.availability_charts`);
+data comes through `dashboards.queries.current()` and reclassifications go through
+`dashboards.actions.optional_actions()`. The period is kept in the URL (the page's `dcc.Location`,
+refresh=False: picking a period redraws the body, not the page); without one the current fiscal
+year is shown. A reclassify button sets the pending outage (`AVAILABILITY_PENDING`), which opens the
+form; submitting it reclassifies the outage and, when it succeeds, clears the pending outage
+(closing the form) and counts it in `AVAILABILITY_DONE`, which redraws the figures.
 """
 
 from __future__ import annotations

@@ -99,15 +99,22 @@ def open_reporting(path: Path, *systems: dict[str, Any], windows: list[Maintenan
     return Reporting.open(path, config, estate(), lambda: found)
 
 
-@pytest.fixture
-def reporting(tmp_path: Path) -> Iterator[Reporting]:
-    r = open_reporting(tmp_path, RECORDS)
+def q4_reporting(path: Path) -> Reporting:
+    """The record management system's 2026-Q4 above (outages A, B and C, C reclassified) in SQLite
+    in `path`; the caller closes it."""
+    r = open_reporting(path, RECORDS)
     r.history.insert(
         [LeafSpan("device:srv-records-01", "down", s, e) for s, e in (A, B, C)],
         [cause(*A, "srv-records-01")],
         [(jst(2026, 4, 1), NOW)],
     )
     r.reclassify("records", C[0] + 3600, "external", "NTT回線工事", "suzuki", jst(2026, 12, 6, 9, 30))
+    return r
+
+
+@pytest.fixture
+def reporting(tmp_path: Path) -> Iterator[Reporting]:
+    r = q4_reporting(tmp_path)
     yield r
     r.close()
 
@@ -253,53 +260,6 @@ def test_the_holidays_and_the_maintenance_that_excluded_downtime_are_listed(data
     assert v.maintenance_rows(report, "ja", TZ) == [
         ("disk-swap", "ディスク交換", "2026-11-10 01:00", "2026-11-10 03:00")
     ]
-
-
-# -- charts ---------------------------------------------------------------------------------------
-
-
-def test_the_monthly_chart_has_the_bars_of_each_month_against_the_target_line(data: FakeData) -> None:
-    system = data.availability("2026-Q4").systems[0]
-    october, november = (1 - 3600 / (31 * 86400)) * 100, (1 - 7200 / (30 * 86400)) * 100
-    figure = v.monthly_figure(system, "ja")
-    met, missed, target = figure.data
-
-    assert list(met.x) == ["2026年10月", "2026年11月", "2026年12月"]
-    assert (met.name, list(met.y), list(met.text)) == ("目標達成", [None, None, 100.0], ["", "", "100.000%"])
-    assert (missed.name, list(missed.y)) == ("目標未達", [october, november, None])
-    assert list(missed.text) == ["99.866%", "99.722%", ""]
-    assert (target.name, list(target.y), target.line.dash) == ("SLA目標値 99.900%", [99.9, 99.9, 99.9], "dash")
-    assert (list(figure.layout.yaxis.range), figure.layout.yaxis.dtick) == ([99.6, 100.0], 0.1)
-
-
-def test_the_y_axis_starts_just_under_the_lowest_of_the_target_and_the_months_not_at_zero() -> None:
-    # 99.5 - 0.5 x 0.25 = 99.375, down to a step giving at most 6: 99.2 by 0.2 (99.3 by 0.1 gives 7)
-    assert v.axis_range([99.95, 100.0], 99.5) == (99.2, 100.0, 0.2)
-    assert v.axis_range([None, 97.0], 99.0) == (96.0, 100.0, 1)
-    assert v.axis_range([], 99.9) == (99.85, 100.0, 0.05)
-
-
-def test_the_timeline_draws_each_outage_over_the_period_counted_apart_from_not_counted(data: FakeData) -> None:
-    report = data.availability("2026-Q4")
-    figure = v.timeline_figure(report.systems[0], report.period, "ja", TZ)
-    counted, not_counted = figure.data
-    shortest = 92 * 86400 * 1000 / 400  # 5.52 h: a 2-hour outage over a quarter is drawn this wide
-
-    assert (counted.name, list(counted.base)) == ("計上", ["2026-10-31 23:00:00", "2026-11-10 02:00:00"])
-    assert list(counted.x) == [shortest, shortest]
-    assert (not_counted.name, list(not_counted.base), list(not_counted.x)) == (
-        "非計上（保守・再分類・サービス提供時間外）",
-        ["2026-12-05 10:00:00"],
-        [shortest],
-    )
-    assert counted.hovertext[0].split("<br>") == [
-        "2026-10-31 23:00 – 2026-11-01 01:00",
-        "原因: 機器停止: srv-records-01",
-        "継続時間: 2時間00分",
-        "計上: 2時間00分",
-    ]
-    assert not_counted.hovertext[0].split("<br>")[-1] == "再分類: 外部要因"
-    assert list(figure.layout.xaxis.range) == ["2026-10-01 00:00:00", "2027-01-01 00:00:00"]
 
 
 # -- the body -------------------------------------------------------------------------------------

@@ -24,11 +24,12 @@ import pytest
 
 from alerts.maintenance import MaintenanceWindow
 from model import Device, Inventory, Labels, Site, System
-from reports.calendars import Language, parse_period
+from reports.calendars import Language
 from reports.config import AvailabilityConfig
 from reports.formatting import category_text, duration, local_time, met_text, month_text, number, percent, text
 from reports.history import AlertSpan, HistoryDB, LeafSpan, Reclassification
 from reports.pdf import FONT_PACKAGE, FontNotFoundError, find_font, render_pdf
+from reports.periods import parse_period
 from reports.report import AvailabilityReport, build_report
 from tests.helpers import require
 
