@@ -6,6 +6,10 @@
     python run_console.py collect-once --config PATH [--target NAME] --format json
     python run_console.py query EXPR [--at T | --start T --end T --step S] [--config PATH] [--url URL]
                                 [--format text|json]
+    python run_console.py report availability --period P [...]
+    python run_console.py users add|passwd|disable|enable|list|token [NAME] [--role ROLE] [--config PATH]
+                                [--data-dir PATH]
+    python run_console.py audit verify [--config PATH] [--data-dir PATH]
 
 Exit codes: 0 success; 1 a runtime failure (a target down in collect-once, the store locked, no
 console and no store for `query`); 2 invalid input (a bad config, an unknown target, a bad query),
@@ -17,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
 import importlib.metadata
 import logging
 import math
+import os
 import signal
 import sys
 import threading
@@ -55,6 +61,8 @@ from model.gcfreeze import keep_frozen
 from reports.cli import report_availability
 from reports.report import EXPORT_FORMATS
 from reports.reporting import Reporting, keep_observing
+from security import cli as security_cli
+from security.users import Role
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
 
@@ -152,6 +160,33 @@ def report(args: argparse.Namespace, err: TextIO) -> int:
         stdout=sys.stdout.buffer,
         err=err,
     )
+
+
+# -- users, audit --------------------------------------------------------------------------------
+def users(args: argparse.Namespace, err: TextIO) -> int:
+    """`users ACTION [NAME]`: security/cli.py over the config's data dir, acting as the shell's user."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    return security_cli.users(
+        args.action,
+        getattr(args, "name", None),
+        args.data_dir or loaded.console.data_dir,
+        role=getattr(args, "role", None),
+        actor=security_cli.shell_actor(),
+        now=time.time(),
+        password=lambda name: security_cli.read_password(name, os.environ, getpass.getpass),
+        out=sys.stdout,
+        err=err,
+    )
+
+
+def audit(args: argparse.Namespace, err: TextIO) -> int:
+    """`audit verify`: the audit log's hash chain in the config's data dir."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    return security_cli.audit_verify(args.data_dir or loaded.console.data_dir, sys.stdout, err)
 
 
 # -- collect-once ------------------------------------------------------------------------------
@@ -579,7 +614,30 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="the file to write (default: standard output for csv and json)")
     rep.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     rep.add_argument("--data-dir", type=Path, help="overrides console.data_dir")
+    _security_parsers(sub)
     return p
+
+
+def _security_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`users ...` and `audit verify` (security/cli.py)."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    where.add_argument("--data-dir", type=Path, help="overrides console.data_dir")
+    u = sub.add_parser("users", help="add, change, disable, enable and list users; issue API tokens")
+    actions = u.add_subparsers(dest="action", required=True)
+    ua = actions.add_parser("add", parents=[where], help="a new user (password: $OPS_CONSOLE_PASSWORD or asked)")
+    ua.add_argument("name", metavar="NAME")
+    ua.add_argument("--role", required=True, help=", ".join(r.value for r in Role) + " (in order of power)")
+    for action, text in [
+        ("passwd", "set a user's password ($OPS_CONSOLE_PASSWORD or asked)"),
+        ("disable", "stop a user logging in or using API tokens"),
+        ("enable", "let a disabled user in again"),
+        ("token", "issue an API token for a user and print it (shown once)"),
+    ]:
+        actions.add_parser(action, parents=[where], help=text).add_argument("name", metavar="NAME")
+    actions.add_parser("list", parents=[where], help="every user: name, role, disabled, created")
+    a = sub.add_parser("audit", parents=[where], help="check the audit log's hash chain")
+    a.add_argument("action", choices=["verify"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -593,10 +651,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "collect-once": lambda: collect_once(args.config, args.target, sys.stdout, sys.stderr),
         "query": lambda: query(args, sys.stdout, sys.stderr),
         "report": lambda: report(args, sys.stderr),
+        "users": lambda: users(args, sys.stderr),
+        "audit": lambda: audit(args, sys.stderr),
         "demo": lambda: run_demo(args, sys.stderr),
         "run": lambda: run(args, sys.stderr),
     }
-    if args.command in ("query", "report"):
+    if args.command in ("query", "report", "users", "audit"):
         logging.getLogger().setLevel(logging.WARNING)  # stdout is the answer; stderr only problems
     try:
         return commands[args.command]()

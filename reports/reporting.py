@@ -22,14 +22,13 @@ from reports.history import CATEGORIES, HistoryDB, Reclassification
 from reports.periods import Period, parse_period
 from reports.recorder import RECORD_INTERVAL, Query, StateRecorder
 from reports.report import AvailabilityReport, build_report
-from security.audit import AuditLog
+from security.audit import AUDIT_FILE, AuditLog
 
 __all__ = ["HISTORY_FILE", "Reporting", "keep_observing"]
 
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.sqlite3"
-AUDIT_FILE = "audit.sqlite3"
 
 
 @dataclass

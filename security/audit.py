@@ -20,8 +20,10 @@ from typing import Any
 
 from store.sqlitetx import transaction
 
-__all__ = ["GENESIS", "AuditEntry", "AuditLog"]
+__all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog"]
 
+AUDIT_FILE = "audit.sqlite3"
+"""The audit log's file in DATA_DIR."""
 GENESIS = "0" * 64
 """The `prev` of the first entry."""
 
