@@ -70,6 +70,8 @@ __all__ = [
     "Origin",
     "Schedule",
     "Weekly",
+    "at_least_one",
+    "iana_zone",
 ]
 
 Weekday = Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
@@ -108,7 +110,7 @@ def _month_day(day: int) -> int:
     return day
 
 
-def _some(what: str) -> Callable[[tuple[_T, ...]], tuple[_T, ...]]:
+def at_least_one(what: str) -> Callable[[tuple[_T, ...]], tuple[_T, ...]]:
     def check(values: tuple[_T, ...]) -> tuple[_T, ...]:
         if not values:
             raise ValueError(f"at least one {what} is needed")
@@ -117,7 +119,8 @@ def _some(what: str) -> Callable[[tuple[_T, ...]], tuple[_T, ...]]:
     return check
 
 
-def _location(value: str) -> str:
+def iana_zone(value: str) -> str:
+    """`value` if it names an IANA time zone, else ValueError with the words the config shows."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -164,14 +167,14 @@ class Daily(_Recurring):
 
 
 class Weekly(_Recurring):
-    weekdays: Annotated[tuple[Weekday, ...], AfterValidator(_some("weekday"))]
+    weekdays: Annotated[tuple[Weekday, ...], AfterValidator(at_least_one("weekday"))]
 
     def on(self, day: date) -> bool:
         return any(_WEEKDAY_INDEX[name] == day.weekday() for name in self.weekdays)
 
 
 class Monthly(_Recurring):
-    days: Annotated[tuple[MonthDay, ...], AfterValidator(_some("day"))]
+    days: Annotated[tuple[MonthDay, ...], AfterValidator(at_least_one("day"))]
 
     def on(self, day: date) -> bool:
         length = calendar.monthrange(day.year, day.month)[1]
@@ -205,7 +208,7 @@ class MaintenanceWindow(_Strict):
     matchers: MatcherList
     owner: Annotated[str, Field(min_length=1)]
     reason: Annotated[str, Field(min_length=1)]
-    location: Annotated[str, AfterValidator(_location)] = "UTC"
+    location: Annotated[str, AfterValidator(iana_zone)] = "UTC"
     schedule: Schedule
     active_from: date | None = None
     active_until: date | None = None

@@ -50,7 +50,7 @@ from config.durations import parse_duration
 from config.problems import Finding, findings_from, format_path
 from model import Clock
 
-__all__ = ["AlertsApi", "AlertsApiError", "alerts_blueprint"]
+__all__ = ["AlertsApi", "AlertsApiError", "alerts_blueprint", "json_response", "rfc3339", "text_field", "time_field"]
 
 
 class AlertsApiError(Exception):
@@ -77,8 +77,8 @@ class AlertsApi:
         return {"alerts": [alert_json(view) for view in self.pipeline.views()]}
 
     def acknowledge(self, fingerprint: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        by = _text(body, "by")
-        comment = _text(body, "comment", required=False)
+        by = text_field(body, "by")
+        comment = text_field(body, "comment", required=False)
         expires_in = _seconds(body.get("expiresIn"), "expiresIn")
         if expires_in is not None and expires_in > 0 and not _representable(self.clock.now() + expires_in):
             # The expiry could not be shown: every later GET /alerts would fail.
@@ -122,10 +122,10 @@ class AlertsApi:
             parsed = [_matcher(m) for m in matchers]
             silence = self._silences().create(
                 parsed,
-                starts_at=_time(body.get("startsAt", t), "startsAt"),
-                ends_at=_time(body.get("endsAt"), "endsAt"),
-                created_by=_text(body, "createdBy"),
-                comment=_text(body, "comment"),
+                starts_at=time_field(body.get("startsAt", t), "startsAt"),
+                ends_at=time_field(body.get("endsAt"), "endsAt"),
+                created_by=text_field(body, "createdBy"),
+                comment=text_field(body, "comment"),
                 t=t,
             )
         except ValueError as exc:
@@ -158,7 +158,7 @@ class AlertsApi:
             problems = "; ".join(_problem(finding) for finding in findings_from(exc))
             raise AlertsApiError("bad_data", f"window: {problems}") from None
         try:
-            record = self._maintenances().create(window, _text(body, "createdBy"), self.clock.now())
+            record = self._maintenances().create(window, text_field(body, "createdBy"), self.clock.now())
         except ValueError as exc:
             raise AlertsApiError("conflict", str(exc)) from None
         return maintenance_json(record, self.clock.now())
@@ -303,14 +303,16 @@ def _matcher(item: object) -> Matcher:
     raise ValueError(f"matchers: {json.dumps(item)[:80]} is neither matcher text nor {{name, value, isRegex}}")
 
 
-def _text(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+def text_field(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    """`body[key]`, a string (not blank when `required`); else bad_data naming the key."""
     value = body.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()):
         raise AlertsApiError("bad_data", f"{key}: a non-empty string is required")
     return value
 
 
-def _time(value: object, key: str) -> float:
+def time_field(value: object, key: str) -> float:
+    """An RFC 3339 time (with its offset) or Unix seconds, as Unix seconds; else bad_data naming `key`."""
     if isinstance(value, bool) or value is None:
         raise AlertsApiError("bad_data", f"{key}: an RFC 3339 time or Unix seconds is required")
     if isinstance(value, int | float) and _representable(float(value)):
@@ -373,8 +375,8 @@ def alerts_blueprint(
             data = handler(current)
         except AlertsApiError as exc:
             body = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-            return _json(body, AlertsApiError.STATUS.get(exc.error_type, 400))
-        return _json({"status": "success", "data": data}, 200)
+            return json_response(body, AlertsApiError.STATUS.get(exc.error_type, 400))
+        return json_response({"status": "success", "data": data}, 200)
 
     def body() -> Mapping[str, Any]:
         data = flask.request.get_json(silent=True)
@@ -429,6 +431,7 @@ def alerts_blueprint(
     return bp
 
 
-def _json(body: object, status: int) -> flask.Response:
+def json_response(body: object, status: int) -> flask.Response:
+    """`body` as the API's JSON answer (UTF-8, compact) with `status`."""
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return flask.Response(text, status=status, content_type="application/json")

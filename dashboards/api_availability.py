@@ -24,7 +24,7 @@ from typing import Any
 
 import flask
 
-from dashboards.api_alerts import AlertsApiError, _json, _text, _time, rfc3339
+from dashboards.api_alerts import AlertsApiError, json_response, rfc3339, text_field, time_field
 from model import Clock
 from reports.calendars import Language
 from reports.history import Reclassification
@@ -54,14 +54,14 @@ class AvailabilityApi:
         return [reclassification_json(r) for r in self.reporting.history.reclassifications(system)]
 
     def reclassify(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        at = _time(body.get("at"), "at")
+        at = time_field(body.get("at"), "at")
         try:
             change = self.reporting.reclassify(
-                _text(body, "system"),
+                text_field(body, "system"),
                 at,
-                _text(body, "category"),
-                _text(body, "reason"),
-                _text(body, "by"),
+                text_field(body, "category"),
+                text_field(body, "reason"),
+                text_field(body, "by"),
                 self.clock.now(),
             )
         except ValueError as e:
@@ -108,8 +108,8 @@ def availability_blueprint(
             data = handler()
         except AlertsApiError as exc:
             body = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-            return _json(body, AlertsApiError.STATUS.get(exc.error_type, 400))
-        return _json({"status": "success", "data": data}, 200)
+            return json_response(body, AlertsApiError.STATUS.get(exc.error_type, 400))
+        return json_response({"status": "success", "data": data}, 200)
 
     @bp.get("")
     def report() -> flask.Response:
@@ -126,7 +126,7 @@ def availability_blueprint(
             body, content_type, name = export_file(found.report(args()), fmt, lang, found.reporting.config.timezone)
         except AlertsApiError as exc:
             error = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-            return _json(error, AlertsApiError.STATUS.get(exc.error_type, 400))
+            return json_response(error, AlertsApiError.STATUS.get(exc.error_type, 400))
         return flask.Response(
             body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )

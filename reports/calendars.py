@@ -40,15 +40,16 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Annotated, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import jpholiday
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictBool, model_validator
 
+from alerts.maintenance import at_least_one, iana_zone
 from reports.intervals import merged
 
 __all__ = [
@@ -71,7 +72,6 @@ _MONTH_DAY = r"(?:([0-9]{4})-)?([0-9]{2})-([0-9]{2})"
 _CLOSED_RE = re.compile(rf"{_MONTH_DAY}(?:\.\.{_MONTH_DAY})?")
 _CLOSED_FORMS = "YYYY-MM-DD, MM-DD for every year, or a range such as 12-29..01-03 or 2027-05-06..2027-05-08"
 _ONE_DAY = timedelta(days=1)
-_T = TypeVar("_T")
 
 
 def _day_name(value: object) -> str:
@@ -90,23 +90,6 @@ def _time_of_day(value: object, latest: str) -> str:
     if match is None or int(match[2]) > 59 or text > latest:
         raise ValueError(f"{value!r} is not a time of day (HH:MM, 00:00 to {latest})")
     return text
-
-
-def _some(what: str) -> Callable[[tuple[_T, ...]], tuple[_T, ...]]:
-    def check(values: tuple[_T, ...]) -> tuple[_T, ...]:
-        if not values:
-            raise ValueError(f"at least one {what} is needed")
-        return values
-
-    return check
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f'"{value}" is not an IANA time zone (such as UTC, Asia/Tokyo, Europe/London)') from None
-    return value
 
 
 def _closed_date(value: object) -> str:
@@ -143,7 +126,7 @@ class _Strict(BaseModel):
 class ServiceWindow(_Strict):
     """Service time from `start` to `end` (local wall times) on each of `days`: see the module docstring."""
 
-    days: Annotated[tuple[DayName, ...], AfterValidator(_some("day"))]
+    days: Annotated[tuple[DayName, ...], AfterValidator(at_least_one("day"))]
     start: StartTime
     end: EndTime
     on_holidays: StrictBool = False
@@ -165,8 +148,8 @@ class ServiceHours(_Strict):
     """When a system is meant to be up: 24×7 (`always: true`, or nothing given) or `windows`."""
 
     always: StrictBool | None = None
-    windows: Annotated[tuple[ServiceWindow, ...], AfterValidator(_some("window"))] | None = None
-    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Tokyo"
+    windows: Annotated[tuple[ServiceWindow, ...], AfterValidator(at_least_one("window"))] | None = None
+    timezone: Annotated[str, AfterValidator(iana_zone)] = "Asia/Tokyo"
     closed_dates: tuple[ClosedDate, ...] = ()
 
     @model_validator(mode="after")

@@ -22,11 +22,12 @@ a system listed twice.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Collection, Iterator
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from alerts.maintenance import iana_zone
 from reports.calendars import ServiceHours
 from reports.service import AllNode, AnyNode, DeviceLeaf, KOfNNode, LinkLeaf, ProbeLeaf, TreeConfig
 
@@ -48,17 +49,8 @@ class SystemSla(_Strict):
 
 
 class AvailabilityConfig(_Strict):
-    timezone: str = "Asia/Tokyo"
+    timezone: Annotated[str, AfterValidator(iana_zone)] = "Asia/Tokyo"
     systems: tuple[SystemSla, ...] = ()
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r}") from e
-        return value
 
     def sla(self, system: str) -> SystemSla:
         """The SLA of `system`; KeyError when it has none."""

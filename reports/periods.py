@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from reports.calendars import _ONE_DAY, Language, _zone
+from alerts.maintenance import iana_zone
+from reports.calendars import _ONE_DAY, Language
 
 __all__ = ["Period", "PeriodKind", "parse_period"]
 
@@ -63,7 +64,7 @@ class Period:
     end: float = field(init=False)
 
     def __post_init__(self) -> None:
-        zone = ZoneInfo(_zone(self.tz))
+        zone = ZoneInfo(iana_zone(self.tz))
         count = (self.last_month.year - self.first_month.year) * 12 + self.last_month.month - self.first_month.month
         shape_ok = {
             "month": count == 0,
