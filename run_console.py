@@ -7,8 +7,9 @@
     python run_console.py query EXPR [--at T | --start T --end T --step S] [--config PATH] [--url URL]
                                 [--format text|json]
     python run_console.py report availability --period P [...]
-    python run_console.py users add|passwd|disable|enable|list|token [NAME] [--role ROLE] [--config PATH]
-                                [--data-dir PATH]
+    python run_console.py users add|passwd|disable|enable|role|totp|unlock|list|token [NAME] [ROLE]
+                                [--role ROLE] [--remove] [--revoke] [--config PATH] [--data-dir PATH]
+    python run_console.py kiosk add|revoke|list [NAME] [--config PATH] [--data-dir PATH]
     python run_console.py audit verify [--config PATH] [--data-dir PATH]
 
 Exit codes: 0 success; 1 a runtime failure (a target down in collect-once, the store locked, no
@@ -35,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+import flask
 import prometheus_client
 
 import config
@@ -54,14 +56,17 @@ from dashboards.api import QueryApi
 from dashboards.api_alerts import AlertsApi
 from dashboards.api_availability import AvailabilityApi
 from dashboards.app import create_dash
+from dashboards.auth import Access, AccessPolicy, install_access
+from dashboards.authz import current_principal
 from dashboards.queries import ConsoleData, LiveData
 from dashboards.serve import HttpServer
-from model import Inventory, Sample, SystemClock, Target
+from model import Inventory, Sample, Secret, SystemClock, Target
 from model.gcfreeze import keep_frozen
 from reports.cli import report_availability
 from reports.report import EXPORT_FORMATS
 from reports.reporting import Reporting, keep_observing
 from security import cli as security_cli
+from security.exports import config_status, export_config_yaml
 from security.users import Role
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
@@ -74,6 +79,8 @@ SCHEDULER_STUCK_AFTER = 10.0
 SHUTDOWN_SECONDS = 5.0
 STALE_AFTER = 300.0
 """/metrics leaves out series not updated for this long (seconds), as Prometheus' staleness does."""
+TOKEN_ENV = "OPS_CONSOLE_TOKEN"
+"""The API token `query` sends to a running console (`users token NAME` prints one)."""
 MAX_POINTS_PER_SERIES = 11_000
 """Range queries and the engine refuse more points per series than this (Prometheus' limit)."""
 
@@ -139,6 +146,17 @@ def export_rules(path: Path, out_dir: Path, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+# -- export-config -------------------------------------------------------------------------------
+def export_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Print the effective configuration of `--config` as YAML, every secret as `<secret>`
+    (security/exports.py)."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    out.write(export_config_yaml(loaded))
+    return 0
+
+
 # -- report --------------------------------------------------------------------------------------
 def report(args: argparse.Namespace, err: TextIO) -> int:
     """`report availability`: reports/cli.py over the config's data dir."""
@@ -178,6 +196,24 @@ def users(args: argparse.Namespace, err: TextIO) -> int:
         password=lambda name: security_cli.read_password(name, os.environ, getpass.getpass),
         out=sys.stdout,
         err=err,
+        remove=getattr(args, "remove", False),
+        revoke=getattr(args, "revoke", False),
+    )
+
+
+def kiosk(args: argparse.Namespace, err: TextIO) -> int:
+    """`kiosk ACTION [NAME]`: the wall screens' tokens in the config's data dir, acting as the shell's user."""
+    loaded = _load(args.config, err)
+    if loaded is None:
+        return 2
+    return security_cli.kiosk(
+        args.action,
+        getattr(args, "name", None),
+        args.data_dir or loaded.console.data_dir,
+        actor=security_cli.shell_actor(),
+        now=time.time(),
+        out=sys.stdout,
+        err=err,
     )
 
 
@@ -213,8 +249,9 @@ def collect_once(path: Path, target: str | None, out: TextIO, err: TextIO) -> in
 
 # -- query ---------------------------------------------------------------------------------------
 def query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Evaluate EXPR through the running console's HTTP API (`--url`, default `console.listen`); when
-    nothing answers there, on the config's data directory in this process (taking the store's lock).
+    """Evaluate EXPR through the running console's HTTP API (`--url`, default `console.listen`) with the
+    API token in $OPS_CONSOLE_TOKEN (`users token NAME`); when nothing answers there, on the config's
+    data directory in this process (taking the store's lock).
     Prints the `data` object (`--format json`) or promtool's text. Exit 0, 2 for a bad query or
     bad times, 1 when neither the console nor the store can answer or evaluation fails."""
     loaded = _load(args.config, err)
@@ -226,7 +263,11 @@ def query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(str(exc)) from None
     url = (args.url or f"http://{loaded.console.listen}").rstrip("/")
     try:
-        reply = api_client.post(url + path, form, loaded.console.metrics_token)
+        token = os.environ.get(TOKEN_ENV)
+        reply = api_client.post(url + path, form, Secret(token, reference=f"env:{TOKEN_ENV}") if token else None)
+        if reply[0] == 401:
+            err.write(f"error: {url} needs an API token: set {TOKEN_ENV} (run_console.py users token NAME)\n")
+            return 1
     except OSError as exc:  # nothing answers (refused, no route, timeout)
         reason = getattr(exc, "reason", exc)
         data_dir = loaded.console.data_dir
@@ -265,6 +306,9 @@ class Console:
     query_api: QueryApi
     alerting: Alerting | None = None
     reporting: Reporting | None = None
+    access: Access | None = None
+    app: flask.Flask | None = None
+    """What `server` serves (the tests walk its routes)."""
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -301,6 +345,8 @@ class Console:
                 self.alerting.close()
             if self.reporting is not None:
                 self.reporting.close()
+            if self.access is not None:
+                self.access.close()
 
 
 async def _close_clients(deps: CollectorDeps) -> None:
@@ -318,6 +364,63 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     metrics = prometheus_client.CollectorRegistry()
     console = settings.console
     holder: dict[str, Console] = {}
+    access = Access.open(data_dir, access_policy(settings), clock)
+    app = web_app(settings, holder, clock, metrics, access)
+    host, port = config.split_listen(listen)
+    tls = (console.tls.cert_file, console.tls.key_file) if console.tls is not None else None
+    try:
+        server = HttpServer(app, host=host, port=port, tls=tls)  # binds now: a busy port fails before anything starts
+    except BaseException:
+        access.close()
+        raise
+    try:
+        store = open_store(console, data_dir, clock, metrics)
+    except BaseException:
+        server.stop()
+        access.close()
+        raise
+    deps = CollectorDeps(clock=clock)
+    scheduler = Scheduler(
+        targets=list(settings.inventory.targets()),
+        registry=COLLECTOR_KINDS,
+        deps=deps,
+        sink=store,
+        clock=clock,
+        metrics=metrics,
+        links=settings.inventory.links,
+    )
+    loop = asyncio.new_event_loop()
+    scheduler.start(loop)
+    loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
+    loop_thread.start()
+    api = build_query_api(store, deps.metadata.get, clock.now)
+    alerting = start_alerting(settings, groups, api.engine, store, clock, metrics, data_dir, loop)
+    reporting = start_reporting(settings, alerting, data_dir)
+    loop.call_soon_threadsafe(keep_frozen, loop)
+    loop.call_soon_threadsafe(keep_recording, loop, metrics, store, clock)
+    loop.call_soon_threadsafe(
+        keep_observing, loop, reporting.recorder(api.engine.instant, lambda: alerting.pipeline.firing().values()), clock
+    )
+    holder["console"] = Console(
+        server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting, access, app
+    )
+    server.start()
+    log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
+    if not access.users.list():
+        log.warning("no users yet: nobody can log in; add the first with `run_console.py users add NAME --role admin`")
+    return holder["console"]
+
+
+def web_app(
+    settings: config.Config,
+    holder: dict[str, Console],
+    clock: SystemClock,
+    metrics: prometheus_client.CollectorRegistry,
+    access: Access,
+) -> flask.Flask:
+    """The console's Flask app: /metrics, /healthz, the APIs and the web console, behind `access`.
+    Each request reads the running console from `holder` (empty while starting)."""
+    console = settings.console
 
     def health() -> HealthReport:
         return holder["console"].health()
@@ -343,15 +446,20 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
             console.timezone,
             console.language,
             running.reporting,
+            access.audit,
         )
+
+    def actor() -> str | None:
+        principal = current_principal()
+        return principal.actor if principal is not None else None
 
     def alerts_api() -> AlertsApi | None:
         alerting = holder["console"].alerting if "console" in holder else None
-        return AlertsApi(alerting.pipeline, clock) if alerting is not None else None
+        return AlertsApi(alerting.pipeline, clock, actor(), access.record) if alerting is not None else None
 
     def availability_api() -> AvailabilityApi | None:
         reporting = holder["console"].reporting if "console" in holder else None
-        return AvailabilityApi(reporting, clock) if reporting is not None else None
+        return AvailabilityApi(reporting, clock, actor(), access.record) if reporting is not None else None
 
     def web_actions() -> ConsoleActions | None:
         api = alerts_api()
@@ -365,41 +473,25 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
         api=query_api,
         alerts=alerts_api,
         availability=availability_api,
+        audit=lambda: access.audit,
+        status_config=lambda: config_status(settings),
     )
-    create_dash(app, web_data, default_language=console.language, actions=web_actions)
-    host, port = config.split_listen(listen)
-    server = HttpServer(app, host=host, port=port)  # binds now: a busy port fails before anything starts
-    try:
-        store = open_store(console, data_dir, clock, metrics)
-    except BaseException:
-        server.stop()
-        raise
-    deps = CollectorDeps(clock=clock)
-    scheduler = Scheduler(
-        targets=list(settings.inventory.targets()),
-        registry=COLLECTOR_KINDS,
-        deps=deps,
-        sink=store,
-        clock=clock,
-        metrics=metrics,
-        links=settings.inventory.links,
+    web = create_dash(app, web_data, default_language=console.language, actions=web_actions)
+    install_access(app, web, access)
+    return app
+
+
+def access_policy(settings: config.Config) -> AccessPolicy:
+    """The `security:` section as the web side applies it."""
+    found = settings.security
+    return AccessPolicy(
+        session_idle=found.session_idle,
+        session_max=found.session_max,
+        lockout_attempts=found.lockout_attempts,
+        lockout_for=found.lockout_for,
+        totp_roles=frozenset(Role(role) for role in found.totp_roles),
+        secure_cookies=found.cookies_secure(settings.console),
     )
-    loop = asyncio.new_event_loop()
-    scheduler.start(loop)
-    loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
-    loop_thread.start()
-    api = build_query_api(store, deps.metadata.get, clock.now)
-    alerting = start_alerting(settings, groups, api.engine, store, clock, metrics, data_dir, loop)
-    reporting = start_reporting(settings, alerting, data_dir)
-    loop.call_soon_threadsafe(keep_frozen, loop)
-    loop.call_soon_threadsafe(keep_recording, loop, metrics, store, clock)
-    loop.call_soon_threadsafe(
-        keep_observing, loop, reporting.recorder(api.engine.instant, lambda: alerting.pipeline.firing().values()), clock
-    )
-    holder["console"] = Console(server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting)
-    server.start()
-    log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
-    return holder["console"]
 
 
 def start_alerting(
@@ -592,6 +684,8 @@ def parser() -> argparse.ArgumentParser:
     )
     e.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     e.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    x = sub.add_parser("export-config", help="print the effective configuration as YAML, every secret as <secret>")
+    x.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     o = sub.add_parser("collect-once", help="run every collector once and print the samples")
     o.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     o.add_argument("--target", help="only this device")
@@ -619,23 +713,41 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _security_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`users ...` and `audit verify` (security/cli.py)."""
+    """`users ...`, `kiosk ...` and `audit verify` (security/cli.py)."""
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     where.add_argument("--data-dir", type=Path, help="overrides console.data_dir")
-    u = sub.add_parser("users", help="add, change, disable, enable and list users; issue API tokens")
+    roles = ", ".join(r.value for r in Role) + " (in order of power)"
+    u = sub.add_parser("users", help="add, change, disable, enable and list users; second factors, API tokens")
     actions = u.add_subparsers(dest="action", required=True)
     ua = actions.add_parser("add", parents=[where], help="a new user (password: $OPS_CONSOLE_PASSWORD or asked)")
     ua.add_argument("name", metavar="NAME")
-    ua.add_argument("--role", required=True, help=", ".join(r.value for r in Role) + " (in order of power)")
+    ua.add_argument("--role", required=True, help=roles)
     for action, text in [
-        ("passwd", "set a user's password ($OPS_CONSOLE_PASSWORD or asked)"),
-        ("disable", "stop a user logging in or using API tokens"),
+        ("passwd", "set a user's password ($OPS_CONSOLE_PASSWORD or asked) and end their web sessions"),
+        ("disable", "stop a user logging in or using API tokens; end their web sessions"),
         ("enable", "let a disabled user in again"),
-        ("token", "issue an API token for a user and print it (shown once)"),
+        ("unlock", "lift the lock on a user's logins after failed attempts"),
     ]:
         actions.add_parser(action, parents=[where], help=text).add_argument("name", metavar="NAME")
-    actions.add_parser("list", parents=[where], help="every user: name, role, disabled, created")
+    ur = actions.add_parser("role", parents=[where], help="change a user's role and end their web sessions")
+    ur.add_argument("name", metavar="NAME")
+    ur.add_argument("role", metavar="ROLE", help=roles)
+    ut = actions.add_parser("totp", parents=[where], help="enrol a second factor (TOTP): print its secret, once")
+    ut.add_argument("name", metavar="NAME")
+    ut.add_argument("--remove", action="store_true", help="remove the user's second factor instead")
+    uk = actions.add_parser("token", parents=[where], help="issue an API token for a user and print it (shown once)")
+    uk.add_argument("name", metavar="NAME")
+    uk.add_argument("--revoke", action="store_true", help="revoke every API token of the user instead")
+    actions.add_parser("list", parents=[where], help="every user: name, role, disabled, totp, created")
+    k = sub.add_parser("kiosk", help="tokens for wall screens (kiosks): add, revoke, list")
+    kiosk_actions = k.add_subparsers(dest="action", required=True)
+    for action, text in [
+        ("add", "a new kiosk: print its token and the /kiosk/<token> path to open on the wall screen (shown once)"),
+        ("revoke", "stop a kiosk's token working and end its web sessions"),
+    ]:
+        kiosk_actions.add_parser(action, parents=[where], help=text).add_argument("name", metavar="NAME")
+    kiosk_actions.add_parser("list", parents=[where], help="every kiosk: name, issued, revoked")
     a = sub.add_parser("audit", parents=[where], help="check the audit log's hash chain")
     a.add_argument("action", choices=["verify"])
 
@@ -648,15 +760,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[], int]] = {
         "check-config": lambda: check_config(args.path, sys.stdout, sys.stderr),
         "export-rules": lambda: export_rules(args.config, args.out_dir, sys.stdout, sys.stderr),
+        "export-config": lambda: export_config(args, sys.stdout, sys.stderr),
         "collect-once": lambda: collect_once(args.config, args.target, sys.stdout, sys.stderr),
         "query": lambda: query(args, sys.stdout, sys.stderr),
         "report": lambda: report(args, sys.stderr),
         "users": lambda: users(args, sys.stderr),
+        "kiosk": lambda: kiosk(args, sys.stderr),
         "audit": lambda: audit(args, sys.stderr),
         "demo": lambda: run_demo(args, sys.stderr),
         "run": lambda: run(args, sys.stderr),
     }
-    if args.command in ("query", "report", "users", "audit"):
+    if args.command in ("query", "report", "users", "kiosk", "audit"):
         logging.getLogger().setLevel(logging.WARNING)  # stdout is the answer; stderr only problems
     try:
         return commands[args.command]()

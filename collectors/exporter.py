@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import io
 import ssl
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import TextIO, cast
 
@@ -80,7 +81,7 @@ class ExporterCollector:
         if not isinstance(spec, ExporterCollectorSpec):
             raise TypeError(f"{target.key}: the exporter collector needs an ExporterCollectorSpec")
         content_type, body, scraped_at = await self._fetch(spec)
-        families = parse_exposition(body, content_type, source=spec.url)
+        families = parse_exposition(body, content_type, source=_shown(spec.url))
         return self._samples(spec, families, scraped_at)
 
     def _samples(self, spec: ExporterCollectorSpec, families: list[Metric], scraped_at: float) -> list[Sample]:
@@ -99,7 +100,7 @@ class ExporterCollector:
 
     async def _fetch(self, spec: ExporterCollectorSpec) -> tuple[str, bytes, float]:
         """(Content-Type, decompressed body, scrape time) of one GET of `spec.url`."""
-        url = spec.url
+        url, shown = spec.url, _shown(spec.url)
         headers = {
             "Accept": ACCEPT,
             "Accept-Encoding": "gzip",
@@ -129,16 +130,16 @@ class ExporterCollector:
             ):
                 answered = True
                 scraped_at = self._clock.now()
-                _check_status(response, url)
-                body = await _read_limited(response, spec.body_size_limit, url)
+                _check_status(response, shown)
+                body = await _read_limited(response, spec.body_size_limit, shown)
                 return response.headers.get("content-type", ""), body, scraped_at
         except (TimeoutError, httpx.TimeoutException) as exc:
             if isinstance(exc, TimeoutError) and not deadline.expired():
                 raise
             what = "no complete answer" if answered else "no answer"
-            raise CollectError(f"{what} within {spec.scrape_timeout:g}s from {url}", cause="timeout") from exc
+            raise CollectError(f"{what} within {spec.scrape_timeout:g}s from {shown}", cause="timeout") from exc
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, url) from exc
+            raise _transport_error(exc, shown) from exc
 
     def _ssl_context(self, spec: ExporterCollectorSpec) -> ssl.SSLContext:
         if self._ssl is None:
@@ -148,12 +149,21 @@ class ExporterCollector:
                 if tls.cert_file is not None:
                     context.load_cert_chain(tls.cert_file, tls.key_file)
             except (OSError, ssl.SSLError) as exc:
-                raise CollectError(f"TLS failed for {spec.url}: cannot load the TLS files: {exc}", cause="tls") from exc
+                where = _shown(spec.url)
+                raise CollectError(f"TLS failed for {where}: cannot load the TLS files: {exc}", cause="tls") from exc
             if tls.insecure_skip_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
             self._ssl = context
         return self._ssl
+
+
+def _shown(url: str) -> str:
+    """`url` as messages show it: without its user info (`user:password@`), if any."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _check_status(response: httpx.Response, url: str) -> None:

@@ -533,7 +533,7 @@ class _LeanDispatcher(v1hlapi.SnmpDispatcher):  # type: ignore[misc]
             else:
                 future.set_result((f"{request_id}: the SNMP client was closed", None))
 
-        auth_data = v1hlapi.CommunityData(auth.community, mpModel=mp_model)
+        auth_data = v1hlapi.CommunityData(_octets(auth.community), mpModel=mp_model)
         self.send_pdu(auth_data, target, pdu, cbFun=answered)
         return await future
 
@@ -557,14 +557,20 @@ class _LeanDispatcher(v1hlapi.SnmpDispatcher):  # type: ignore[misc]
 
 def _auth_data(auth: SnmpAuth) -> Any:
     if isinstance(auth, Community):
-        return hlapi.CommunityData(auth.community, mpModel=0 if auth.version == "1" else 1)
+        return hlapi.CommunityData(_octets(auth.community), mpModel=0 if auth.version == "1" else 1)
     return hlapi.UsmUserData(
         auth.user,
-        authKey=auth.auth_key if auth.auth_protocol != "none" else None,
-        privKey=auth.priv_key if auth.priv_protocol != "none" else None,
+        authKey=_octets(auth.auth_key) if auth.auth_protocol != "none" else None,
+        privKey=_octets(auth.priv_key) if auth.priv_protocol != "none" else None,
         authProtocol=_AUTH_PROTOCOLS[auth.auth_protocol],
         privProtocol=_PRIV_PROTOCOLS[auth.priv_protocol],
     )
+
+
+def _octets(secret: str | None) -> Any:
+    """A community or key as UTF-8 octets, as net-snmp reads them from its config. Given as `str`,
+    pysnmp encodes it as Latin-1 and fails on other text with an error that carries the secret."""
+    return None if secret is None else rfc1902.OctetString(secret.encode("utf-8"))
 
 
 def _who(auth: SnmpAuth) -> str:

@@ -8,13 +8,15 @@ Imports only `model/` of ours; does no work at import time.
 from config.durations import format_duration, parse_duration
 from config.loader import Config, load, load_file
 from config.problems import ConfigError, Problem
-from config.schema import ConsoleSettings, split_listen
+from config.schema import ConsoleSettings, SecuritySettings, TlsSettings, split_listen
 
 __all__ = [
     "Config",
     "ConfigError",
     "ConsoleSettings",
     "Problem",
+    "SecuritySettings",
+    "TlsSettings",
     "format_duration",
     "load",
     "load_file",

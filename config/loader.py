@@ -21,7 +21,14 @@ import model
 from config.checks import Validated, check_references
 from config.lines import LineMap, duplicate_keys
 from config.problems import ROOT_PATH, ConfigError, Finding, Problem, findings_from, format_path
-from config.schema import ConfigDocument, ConsoleSettings, DeviceSettings, LinkSettings, ValidationContext
+from config.schema import (
+    ConfigDocument,
+    ConsoleSettings,
+    DeviceSettings,
+    LinkSettings,
+    SecuritySettings,
+    ValidationContext,
+)
 
 if TYPE_CHECKING:  # alerts/ imports config leaf modules: only the type here (see config.schema._alerting)
     from alerts.alertconfig import AlertingConfig
@@ -32,8 +39,9 @@ __all__ = ["Config", "load", "load_file"]
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A valid config. `console.data_dir` is absolute; `console.metrics_token` is resolved.
-    `source` names where it came from (the path as given to `load_file`)."""
+    """A valid config. `console.data_dir` and the `console.tls` files are absolute paths;
+    `console.metrics_token` is resolved. `source` names where it came from (the path as given to
+    `load_file`)."""
 
     console: ConsoleSettings
     inventory: model.Inventory
@@ -46,6 +54,10 @@ class Config:
     """The `alerting:` section (routes, receivers, inhibit rules, time intervals), secrets resolved."""
     availability: AvailabilityConfig | None = None
     """The `availability:` section (SLA targets, service hours and service trees per system)."""
+    document: ConfigDocument | None = None
+    """The whole validated file, defaults filled in (what `security.exports` shows, secrets hidden)."""
+    security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    """The `security:` section (sessions, login lockout, TOTP, cookies); its defaults when absent."""
 
 
 def load_file(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
@@ -92,6 +104,8 @@ def load(
         base_dir=base,
         alerting=document.alerting,
         availability=document.availability,
+        security=document.security,
+        document=document,
     )
 
 

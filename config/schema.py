@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 import model
-from config.durations import parse_duration
+from config.durations import format_duration, parse_duration
 from config.problems import kind_of, show
 from config.secrets import resolve_secret
 from model.samples import LABEL_NAME_RE
@@ -67,6 +67,7 @@ __all__ = [
     "PingProbeSettings",
     "RelabelSettings",
     "RetentionSettings",
+    "SecuritySettings",
     "SiteSettings",
     "SnmpAuthSettings",
     "SnmpCollectorSettings",
@@ -74,6 +75,8 @@ __all__ = [
     "StoreSettings",
     "SystemSettings",
     "TcpProbeSettings",
+    "TlsSettings",
+    "UserRole",
     "ValidationContext",
     "parse_bandwidth",
 ]
@@ -231,7 +234,8 @@ MetricsToken = Annotated[model.Secret | None, PlainSerializer(lambda s: s.refere
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a secret written where a reference belongs must not show in str(ValidationError).
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class RetentionSettings(_Strict):
@@ -249,10 +253,42 @@ class StoreSettings(_Strict):
     stall_timeout: Duration = parse_duration("10s")
 
 
+def _readable_file(value: object, info: ValidationInfo) -> Path:
+    """A file that exists and can be read, relative to the config file's directory (or absolute);
+    held as an absolute path, normalised as `data_dir` is (symbolic links are kept, not followed)."""
+    if not isinstance(value, str | Path):
+        raise ValueError(f"expected a file path, got {kind_of(value)}")
+    if str(value) == "":
+        raise ValueError("must not be empty")
+    path = Path(os.path.abspath(_context(info).base_dir / value))
+    if path.is_dir():
+        raise ValueError(f"{path} is not a file")
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise ValueError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    return path
+
+
+ReadableFile = Annotated[Path, BeforeValidator(_readable_file)]
+
+
+class TlsSettings(_Strict):
+    """`console.tls:` the console serves HTTPS with this certificate (chain) and its unencrypted
+    private key, both PEM. The files must exist and be readable when the config is loaded; whether
+    they hold a matching certificate and key is found when the server loads them."""
+
+    cert_file: ReadableFile
+    key_file: ReadableFile
+
+
 class ConsoleSettings(_Strict):
     """The `console:` section. `metrics_token` is the resolved secret (None: `/metrics` is open).
     `data_dir` is as written here; in a loaded `config.Config` it is absolute (resolved against
-    the config file's directory)."""
+    the config file's directory). `tls` None: the console serves plain HTTP."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -264,6 +300,7 @@ class ConsoleSettings(_Strict):
     head: Duration = parse_duration("2h")
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    tls: TlsSettings | None = None
 
     @property
     def listen_host(self) -> str:
@@ -287,6 +324,49 @@ class ConsoleSettings(_Strict):
     @classmethod
     def _resolve_metrics_token(cls, value: object, info: ValidationInfo) -> model.Secret | None:
         return _resolve_secret_ref(value, info)
+
+
+UserRole = Literal["viewer", "operator", "oncall", "manager", "admin"]
+"""The console users' role names, least powerful first: the values of security.users.Role, written
+out because config/ may not import security/ (a test holds the two together)."""
+
+
+def _secure_cookies(value: object) -> object:
+    if not (value == "auto" or isinstance(value, bool)):
+        raise ValueError(f"{show(value)} is not one of auto, true, false")
+    return value
+
+
+class SecuritySettings(_Strict):
+    """The `security:` section: web sessions, login lockout, the second factor and cookies.
+    Durations are seconds."""
+
+    session_idle: Duration = parse_duration("15m")
+    """A session unused this long ends."""
+    session_max: Duration = parse_duration("12h")
+    """A session ends this long after login however it is used; at least `session_idle`."""
+    lockout_attempts: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
+    """This many failed logins in a row lock the account for `lockout_for`."""
+    lockout_for: Duration = parse_duration("15m")
+    totp_roles: tuple[UserRole, ...] = ("admin",)
+    """Users with these roles must log in with a TOTP code as well (RFC 6238)."""
+    secure_cookies: Annotated[Literal["auto"] | StrictBool, BeforeValidator(_secure_cookies)] = "auto"
+    """Whether the session cookie is marked Secure: `auto` exactly when `console.tls` is set; `true`
+    behind a TLS reverse proxy. See `cookies_secure`."""
+
+    @field_validator("session_max")
+    @classmethod
+    def _not_shorter_than_idle(cls, value: float, info: ValidationInfo) -> float:
+        idle = info.data.get("session_idle")  # absent when session_idle is itself invalid
+        if idle is not None and value < idle:
+            raise ValueError(f"{format_duration(value)} must be at least session_idle {format_duration(idle)}")
+        return value
+
+    def cookies_secure(self, console: ConsoleSettings) -> bool:
+        """Whether session cookies carry the Secure attribute, for a console with these settings."""
+        if self.secure_cookies == "auto":
+            return console.tls is not None
+        return self.secure_cookies
 
 
 def _resolve_secret_ref(value: object, info: ValidationInfo) -> model.Secret | None:
@@ -771,10 +851,12 @@ class ConfigDocument(_Strict):
     """Alertmanager-shaped `route`, `receivers`, `inhibit_rules`, `time_intervals`: alerts/alertconfig.py."""
     availability: AvailabilitySection = None
     """Per business system its SLA target, service hours and service tree: reports/config.py."""
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    """Sessions, login lockout, TOTP and cookies of the web console."""
 
-    @field_validator("console", "sites", "systems", "links", "rule_files", mode="before")
+    @field_validator("console", "sites", "systems", "links", "rule_files", "security", mode="before")
     @classmethod
     def _empty_section_means_defaults(cls, value: object, info: ValidationInfo) -> object:
         if value is not None:
             return value
-        return {} if info.field_name == "console" else ()
+        return {} if info.field_name in ("console", "security") else ()

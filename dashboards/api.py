@@ -280,11 +280,10 @@ def error_body(error: ApiError) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def api_blueprint(api: Callable[[], QueryApi], *, guard: Callable[[], flask.Response | None]) -> flask.Blueprint:
+def api_blueprint(api: Callable[[], QueryApi]) -> flask.Blueprint:
     """The endpoints of the module docstring under /api/v1, answered by `api()` (called per
-    request). `guard()` runs first and answers instead when it returns a response (the token check)."""
+    request)."""
     bp = flask.Blueprint("api_v1", __name__, url_prefix="/api/v1")
-    bp.before_request(guard)
     both = ("GET", "POST")
 
     @bp.route("/query", methods=both)

@@ -23,7 +23,8 @@ acknowledgements, maintenance windows and the notification queue.
 Answers are `{"status":"success","data":...}` or `{"status":"error","errorType":...,"error":...}`
 (400 bad_data, 404 not_found, 409 conflict when a file-defined window is deleted), as the query API.
 `AlertsApi` holds the logic as plain functions of parsed JSON; `alerts_blueprint` puts it on Flask.
-Who acts (`by`, `createdBy`) is given by the caller until the console has logins (issue 9).
+Who acts (`by`, `createdBy`) is the request's login or token (`AlertsApi.actor`); the body's
+value counts only where no access control is installed (the API's own tests).
 """
 
 from __future__ import annotations
@@ -50,7 +51,16 @@ from config.durations import parse_duration
 from config.problems import Finding, findings_from, format_path
 from model import Clock
 
-__all__ = ["AlertsApi", "AlertsApiError", "alerts_blueprint", "json_response", "rfc3339", "text_field", "time_field"]
+__all__ = [
+    "AlertsApi",
+    "AlertsApiError",
+    "AuditHook",
+    "alerts_blueprint",
+    "json_response",
+    "rfc3339",
+    "text_field",
+    "time_field",
+]
 
 
 class AlertsApiError(Exception):
@@ -64,12 +74,27 @@ class AlertsApiError(Exception):
         self.message = message
 
 
+AuditHook = Callable[[str, str, Mapping[str, object]], None]
+"""Records a change in the audit log: (action, subject, detail); dashboards.auth adds who and from where."""
+
+
 @dataclass(frozen=True)
 class AlertsApi:
-    """The endpoints of the module docstring over one pipeline."""
+    """The endpoints of the module docstring over one pipeline. `actor` is who the request acts for
+    (its login session or token): when set, it is what acknowledgements, silences and windows
+    record as by/createdBy, whatever the body says. `audit` records every change."""
 
     pipeline: Pipeline
     clock: Clock
+    actor: str | None = None
+    audit: AuditHook | None = None
+
+    def _who(self, body: Mapping[str, Any], key: str) -> str:
+        return self.actor if self.actor is not None else text_field(body, key)
+
+    def _record(self, action: str, subject: str, detail: Mapping[str, object]) -> None:
+        if self.audit is not None:
+            self.audit(action, subject, detail)
 
     # -- alerts -----------------------------------------------------------------------------------
 
@@ -77,7 +102,7 @@ class AlertsApi:
         return {"alerts": [alert_json(view) for view in self.pipeline.views()]}
 
     def acknowledge(self, fingerprint: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        by = text_field(body, "by")
+        by = self._who(body, "by")
         comment = text_field(body, "comment", required=False)
         expires_in = _seconds(body.get("expiresIn"), "expiresIn")
         if expires_in is not None and expires_in > 0 and not _representable(self.clock.now() + expires_in):
@@ -91,15 +116,19 @@ class AlertsApi:
             raise AlertsApiError("unavailable", str(exc)) from None
         except ValueError as exc:
             raise AlertsApiError("bad_data", str(exc)) from None
+        self._record("alert.ack", fingerprint, {"comment": comment, "expires_in": expires_in})
         return ack_json(ack)
 
     def unacknowledge(self, fingerprint: str, by: str) -> dict[str, Any]:
+        by = self.actor if self.actor is not None else by
         if not by.strip():
             raise AlertsApiError("bad_data", "by is required: who withdraws the acknowledgement")
         try:
-            return ack_json(self.pipeline.unacknowledge(fingerprint, by))
+            withdrawn = ack_json(self.pipeline.unacknowledge(fingerprint, by))
         except (KeyError, NotFound):
             raise AlertsApiError("not_found", f"alert {fingerprint} is not acknowledged") from None
+        self._record("alert.unack", fingerprint, {})
+        return withdrawn
 
     # -- silences ---------------------------------------------------------------------------------
 
@@ -124,12 +153,19 @@ class AlertsApi:
                 parsed,
                 starts_at=time_field(body.get("startsAt", t), "startsAt"),
                 ends_at=time_field(body.get("endsAt"), "endsAt"),
-                created_by=text_field(body, "createdBy"),
+                created_by=self._who(body, "createdBy"),
                 comment=text_field(body, "comment"),
                 t=t,
             )
         except ValueError as exc:
             raise AlertsApiError("bad_data", str(exc)) from None
+        detail = {
+            "matchers": [str(m) for m in parsed],
+            "starts_at": silence.starts_at,
+            "ends_at": silence.ends_at,
+            "comment": silence.comment,
+        }
+        self._record("silence.create", silence.id, detail)
         return {"silenceID": silence.id}
 
     def expire_silence(self, silence_id: str) -> dict[str, Any]:
@@ -139,6 +175,7 @@ class AlertsApi:
             raise AlertsApiError("not_found", f"no silence has id {silence_id}") from None
         except ValueError as exc:
             raise AlertsApiError("bad_data", str(exc)) from None
+        self._record("silence.expire", silence_id, {})
         return silence_json(silence, self.clock.now())
 
     def _silences(self) -> Any:
@@ -158,9 +195,10 @@ class AlertsApi:
             problems = "; ".join(_problem(finding) for finding in findings_from(exc))
             raise AlertsApiError("bad_data", f"window: {problems}") from None
         try:
-            record = self._maintenances().create(window, text_field(body, "createdBy"), self.clock.now())
+            record = self._maintenances().create(window, self._who(body, "createdBy"), self.clock.now())
         except ValueError as exc:
             raise AlertsApiError("conflict", str(exc)) from None
+        self._record("maintenance.create", window.name, {"window": window.model_dump(mode="json", exclude_none=True)})
         return maintenance_json(record, self.clock.now())
 
     def delete_maintenance(self, name: str) -> dict[str, Any]:
@@ -170,6 +208,7 @@ class AlertsApi:
             raise AlertsApiError("not_found", f"no maintenance window is named {name}") from None
         except ValueError as exc:
             raise AlertsApiError("conflict", str(exc)) from None
+        self._record("maintenance.delete", name, {})
         return maintenance_json(record, self.clock.now())
 
     def _maintenances(self) -> Any:
@@ -359,13 +398,10 @@ def _seconds(value: object, key: str) -> float | None:
 # -- Flask ----------------------------------------------------------------------------------------
 
 
-def alerts_blueprint(
-    api: Callable[[], AlertsApi | None], *, guard: Callable[[], flask.Response | None]
-) -> flask.Blueprint:
+def alerts_blueprint(api: Callable[[], AlertsApi | None]) -> flask.Blueprint:
     """The endpoints of the module docstring under /api/v1, answered by `api()` (called per
-    request; None: 503, alerting not running). `guard()` runs first (the token check)."""
+    request; None: 503, alerting not running)."""
     bp = flask.Blueprint("api_v1_alerts", __name__, url_prefix="/api/v1")
-    bp.before_request(guard)
 
     def answer(handler: Callable[[AlertsApi], object]) -> flask.Response:
         current = api()

@@ -24,7 +24,7 @@ from typing import Any
 
 import flask
 
-from dashboards.api_alerts import AlertsApiError, json_response, rfc3339, text_field, time_field
+from dashboards.api_alerts import AlertsApiError, AuditHook, json_response, rfc3339, text_field, time_field
 from model import Clock
 from reports.calendars import Language
 from reports.history import Reclassification
@@ -36,8 +36,17 @@ __all__ = ["AvailabilityApi", "availability_blueprint"]
 
 @dataclass(frozen=True)
 class AvailabilityApi:
+    """`actor` and `audit` as in `dashboards.api_alerts.AlertsApi`: who acts (the request's login or
+    token, over the body's `by`) and where changes and exports are recorded."""
+
     reporting: Reporting
     clock: Clock
+    actor: str | None = None
+    audit: AuditHook | None = None
+
+    def record(self, action: str, subject: str, detail: Mapping[str, object]) -> None:
+        if self.audit is not None:
+            self.audit(action, subject, detail)
 
     def report(self, args: Mapping[str, Any]) -> AvailabilityReport:
         try:
@@ -61,8 +70,9 @@ class AvailabilityApi:
                 at,
                 text_field(body, "category"),
                 text_field(body, "reason"),
-                text_field(body, "by"),
+                self.actor if self.actor is not None else text_field(body, "by"),
                 self.clock.now(),
+                self.audit,
             )
         except ValueError as e:
             raise AlertsApiError("bad_data", str(e)) from e
@@ -88,11 +98,8 @@ def _lang(value: str | None) -> Language:
     return "ja" if value == "ja" else "en"
 
 
-def availability_blueprint(
-    api: Callable[[], AvailabilityApi | None], *, guard: Callable[[], flask.Response | None]
-) -> flask.Blueprint:
+def availability_blueprint(api: Callable[[], AvailabilityApi | None]) -> flask.Blueprint:
     bp = flask.Blueprint("api_v1_availability", __name__, url_prefix="/api/v1/availability")
-    bp.before_request(guard)
 
     def current() -> AvailabilityApi:
         found = api()
@@ -113,7 +120,13 @@ def availability_blueprint(
 
     @bp.get("")
     def report() -> flask.Response:
-        return answer(lambda: report_json(current().report(args()), _lang(flask.request.args.get("lang"))))
+        def handle() -> object:
+            found = current()
+            shown = report_json(found.report(args()), _lang(flask.request.args.get("lang")))
+            found.record("view.availability", args()["period"] or "default", {"systems": args()["systems"]})
+            return shown
+
+        return answer(handle)
 
     @bp.get("/export")
     def export() -> flask.Response:
@@ -124,6 +137,7 @@ def availability_blueprint(
             if fmt not in EXPORT_FORMATS:
                 raise AlertsApiError("bad_data", f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
             body, content_type, name = export_file(found.report(args()), fmt, lang, found.reporting.config.timezone)
+            found.record("report.export", name, {"period": args()["period"], "format": fmt})
         except AlertsApiError as exc:
             error = {"status": "error", "errorType": exc.error_type, "error": exc.message}
             return json_response(error, AlertsApiError.STATUS.get(exc.error_type, 400))

@@ -22,20 +22,24 @@ from dash import Input, Output, _callback, dcc, html
 
 from dashboards import ids
 from dashboards.actions import ACTIONS_KEY, ConsoleActions
+from dashboards.authz import current_principal, may, requires
 from dashboards.i18n import LANGUAGES, language, t
 from dashboards.queries import DATA_KEY, ConsoleData
+from security.access import Permission
 
 __all__ = ["LANGUAGE_COOKIE", "NAV_PAGES", "create_dash", "request_language", "triggered"]
 
 LANGUAGE_COOKIE = "ops_console_lang"
 DEFAULT_LANGUAGE_KEY = "ops_console.language"
 NAV_PAGES = (
-    ("/wall", "nav.wall"),
-    ("/alerts", "nav.alerts"),
-    ("/explore", "nav.explore"),
-    ("/availability", "nav.availability"),
+    ("/wall", "nav.wall", Permission.WALL),
+    ("/alerts", "nav.alerts", Permission.VIEW),
+    ("/explore", "nav.explore", Permission.VIEW),
+    ("/availability", "nav.availability", Permission.REPORTS),
+    ("/audit", "nav.audit", Permission.AUDIT),
 )
-"""The shell's navigation: path and catalog key, in order."""
+"""The shell's navigation: path, catalog key and the permission the page needs (links to pages the
+user may not open are left out; the server refuses them anyway), in order."""
 
 _HERE = Path(__file__).resolve().parent
 
@@ -106,8 +110,20 @@ def _give_callbacks(server: flask.Flask) -> None:
 
 def _shell() -> html.Div:
     lang = request_language()
-    nav = [dcc.Link(t(key, lang), href=path, id=f"{ids.NAV_LINK_PREFIX}{path.strip('/')}") for path, key in NAV_PAGES]
+    nav = [
+        dcc.Link(t(key, lang), href=path, id=f"{ids.NAV_LINK_PREFIX}{path.strip('/')}")
+        for path, key, permission in NAV_PAGES
+        if may(permission)
+    ]
     other = next(code for code in LANGUAGES if code != lang)
+    principal = current_principal()
+    who: list[Any] = []
+    if principal is not None and principal.kind == "session":
+        role = principal.role.value if principal.role is not None else ""
+        who = [
+            html.A(f"{principal.name} ({role})", id=ids.ACCOUNT_LINK, href="/account", className="shell-user"),
+            html.Button(t("shell.logout", lang), id=ids.LOGOUT, className="shell-logout"),
+        ]
     return html.Div(
         id="shell",
         children=[
@@ -119,6 +135,7 @@ def _shell() -> html.Div:
                     html.Span(t("app.name", lang), className="shell-name"),
                     html.Nav(nav, className="shell-nav"),
                     html.A(t("language.switch", lang), id=ids.LANGUAGE_TOGGLE, href=f"/language/{other}"),
+                    *who,
                 ],
             ),
             html.Main(dash.page_container, className="shell-main"),
@@ -148,9 +165,12 @@ def _set_language(lang: str) -> werkzeug.Response:
 
 
 @dash.callback(Output("shell", "className"), Input(ids.URL, "search"))
+@requires(Permission.WALL)
 def _kiosk(search: str | None) -> str:
-    """Kiosk mode (`?kiosk=1`, for wall screens): no navigation chrome."""
-    return "kiosk" if search and "kiosk=1" in search else ""
+    """Kiosk mode (`?kiosk=1`, for wall screens, and always for a kiosk's session): no navigation chrome."""
+    principal = current_principal()
+    kiosk = principal is not None and principal.kind == "kiosk"
+    return "kiosk" if kiosk or (search and "kiosk=1" in search) else ""
 
 
 def triggered() -> list[tuple[object, object]]:

@@ -30,10 +30,13 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from dashboards.api import QueryApi, api_blueprint
-from dashboards.api_alerts import AlertsApi, alerts_blueprint
+from dashboards.api_alerts import AlertsApi, alerts_blueprint, json_response
+from dashboards.api_audit import audit_blueprint
 from dashboards.api_availability import AvailabilityApi, availability_blueprint
+from dashboards.authz import record
 from model import Labels, Sample, Secret
 from model.samples import LABEL_NAME_RE, METRIC_NAME_RE
+from security.audit import AuditLog
 
 __all__ = [
     "LATEST_HELP",
@@ -176,6 +179,8 @@ def create_server(
     api: Callable[[], QueryApi] | None = None,
     alerts: Callable[[], AlertsApi | None] | None = None,
     availability: Callable[[], AvailabilityApi | None] | None = None,
+    audit: Callable[[], AuditLog | None] | None = None,
+    status_config: Callable[[], Mapping[str, object]] | None = None,
 ) -> flask.Flask:
     """Build the console's Flask server with `GET /metrics` and `GET /healthz` (HEAD too).
 
@@ -190,13 +195,21 @@ def create_server(
     behind the token.
 
     `/api/v1/*` (when `api` is given): the Prometheus-shaped query API of `dashboards.api` answered
-    by `api()` (called per request, like `latest`), behind the same token check as `/metrics`.
+    by `api()` (called per request, like `latest`).
 
     `/api/v1/alerts`, `/silences`, `/maintenance`, `/notifications` (when `alerts` is given): the
-    alerting API of `dashboards.api_alerts`, answered by `alerts()`, behind the same token check.
+    alerting API of `dashboards.api_alerts`, answered by `alerts()`.
 
     `/api/v1/availability*` (when `availability` is given): the reports API of
-    `dashboards.api_availability`, answered by `availability()`, behind the same token check.
+    `dashboards.api_availability`, answered by `availability()`.
+
+    `/api/v1/audit*` (when `audit` is given): the audit log (dashboards/api_audit.py);
+    `/api/v1/status/config` (when `status_config` is given): the effective configuration with its
+    secrets replaced by a marker, Prometheus' shape.
+
+    Who may call the API is decided by `dashboards.auth.install_access`, which `run` always puts on
+    this server: the metrics token opens `/metrics` only. Without it (a library use: the API's own
+    tests) the API answers everyone.
 
     `latest` and `health` run on the server's worker threads, once per request: they must be
     thread-safe and quick. An exception from them (or from the registry) is a 500, never a partial or
@@ -240,11 +253,21 @@ def create_server(
         )
 
     if api is not None:
-        server.register_blueprint(api_blueprint(api, guard=unauthorized))
+        server.register_blueprint(api_blueprint(api))
     if alerts is not None:
-        server.register_blueprint(alerts_blueprint(alerts, guard=unauthorized))
+        server.register_blueprint(alerts_blueprint(alerts))
     if availability is not None:
-        server.register_blueprint(availability_blueprint(availability, guard=unauthorized))
+        server.register_blueprint(availability_blueprint(availability))
+    if audit is not None:
+        server.register_blueprint(
+            audit_blueprint(audit, record_export=lambda action, detail: record(action, "audit", detail))
+        )
+    if status_config is not None:
+        status = flask.Blueprint("api_v1_status", __name__, url_prefix="/api/v1/status")
+        status.add_url_rule(
+            "/config", "config", lambda: json_response({"status": "success", "data": status_config()}, 200)
+        )
+        server.register_blueprint(status)
     return server
 
 

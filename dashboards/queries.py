@@ -4,8 +4,8 @@ Pages and their callbacks call `current()` to get the `ConsoleData` of the conso
 request (set on the Flask app by `dashboards.app.create_dash`), and read through it only:
 the inventory, the alerts with why each was or was not notified (or in brief, for aggregates),
 PromQL queries through the console's engine, the console's own health, the availability reports
-(reports/), and the settings a page shows (time zone, default language). Tests give pages a fake
-that implements the same protocol.
+(reports/), the audit log (security/audit.py) and the settings a page shows (time zone, default
+language). Tests give pages a fake that implements the same protocol.
 
 Actions (acknowledge, silence) are not here: they go through `dashboards/actions.py`.
 """
@@ -24,6 +24,7 @@ from dashboards.http import HealthReport
 from model import Clock, Inventory
 from reports.report import AvailabilityReport
 from reports.reporting import Reporting
+from security.audit import AuditLog, AuditPage, AuditQuery, ChainBreak
 from store.query.result import QueryResult
 
 __all__ = ["DATA_KEY", "ConsoleData", "LiveData", "QueryEngineLike", "availability_systems", "current"]
@@ -79,6 +80,16 @@ class ConsoleData(Protocol):
         when the console keeps no reports."""
         ...
 
+    def audit_entries(self, query: AuditQuery) -> AuditPage:
+        """The audit log's entries `query` finds, newest first, and how many match in all. Raises
+        LookupError when the console keeps no audit log."""
+        ...
+
+    def audit_check(self) -> ChainBreak | None:
+        """The first entry that breaks the audit log's hash chain (None: intact). Reads and hashes
+        every entry. Raises LookupError when the console keeps no audit log."""
+        ...
+
 
 @dataclass(frozen=True)
 class LiveData:
@@ -92,6 +103,7 @@ class LiveData:
     timezone: str = "Asia/Tokyo"
     language: str = "ja"
     reporting: Reporting | None = None
+    audit: AuditLog | None = None
 
     def now(self) -> float:
         return self.clock.now()
@@ -121,6 +133,17 @@ class LiveData:
         if self.reporting is None:
             raise LookupError("the console keeps no availability reports")
         return self.reporting.report(self.reporting.period(period), self.now(), systems)
+
+    def audit_entries(self, query: AuditQuery) -> AuditPage:
+        return self._audit().page(query)
+
+    def audit_check(self) -> ChainBreak | None:
+        return self._audit().check()
+
+    def _audit(self) -> AuditLog:
+        if self.audit is None:
+            raise LookupError("the console keeps no audit log")
+        return self.audit
 
 
 def availability_systems(reporting: Reporting | None, inventory: Inventory) -> list[tuple[str, str]]:

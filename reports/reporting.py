@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +86,19 @@ class Reporting:
         return StateRecorder(self.history, query=query, firing=firing)
 
     def reclassify(
-        self, system: str, at_time: float, category: str, reason: str, by: str, now: float
+        self,
+        system: str,
+        at_time: float,
+        category: str,
+        reason: str,
+        by: str,
+        now: float,
+        record: Callable[[str, str, Mapping[str, object]], None] | None = None,
     ) -> Reclassification:
         """Reclassify the outage of `system` in progress at `at_time`; ValueError for an unknown system
-        or category, an empty reason or actor."""
+        or category, an empty reason or actor. The audit entry goes through `record(action, subject,
+        detail)` when given (the web side's, which adds the source address and session), else straight
+        to the audit log as done by `by`."""
         if all(s.system != system for s in self.config.systems):
             raise ValueError(f"system {system!r} has no SLA in the availability: section")
         if category not in CATEGORIES:
@@ -100,13 +109,12 @@ class Reporting:
             raise ValueError("who reclassifies (by) is required")
         change = Reclassification(system, at_time, category, reason.strip(), by.strip(), now)
         self.history.reclassify(change)
-        self.audit.record(
-            now,
-            change.by,
-            "availability.reclassify",
-            f"{system}@{at_time}",
-            {"system": system, "at_time": at_time, "category": category, "reason": change.reason},
-        )
+        subject = f"{system}@{at_time}"
+        detail = {"system": system, "at_time": at_time, "category": category, "reason": change.reason}
+        if record is not None:
+            record("availability.reclassify", subject, detail)
+        else:
+            self.audit.record(now, change.by, "availability.reclassify", subject, detail)
         return change
 
     def close(self) -> None:

@@ -1,10 +1,16 @@
-"""The console's users: `DATA_DIR/users.sqlite3`, their roles, password hashes and API tokens.
+"""The console's users: `DATA_DIR/users.sqlite3`, their roles, password hashes, second factors and
+API tokens, and the kiosks (wall screens) with their tokens.
 
 Roles are ordered by power (viewer < operator < oncall < manager < admin); each holds the
 permissions of those before it, so a check is `user.role.allows(Role.OPERATOR)`. Passwords are kept
 only as argon2id hashes (security/passwords.py); an API token is shown once when issued and kept
-only as its SHA-256. Every change goes to the audit log with the acting person (`actor`) and never a
-password or token. Nothing here reads the clock: `at` (Unix seconds) is passed in.
+only as its SHA-256, and so is a kiosk's token (the secret part of the URL a wall screen opens). A
+TOTP secret (security/totp.py) is kept as is, since checking a code needs it, with the last time
+step used so that a code works once. Every change goes to the audit log with the acting person
+(`actor`) and never a password, token or secret. Nothing here reads the clock: `at` (Unix seconds)
+is passed in.
+
+A file made before TOTP existed gains its columns when opened (`ALTER TABLE ... ADD COLUMN`).
 
 Refusals raise ValueError with a message fit for the person who asked (a bad name, a short
 password, an unknown role, a user that exists or does not).
@@ -21,14 +27,15 @@ import re
 import secrets
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from security import totp
 from security.audit import AuditLog
 from security.passwords import check_policy, hash_password, needs_rehash, verify_password
 from store.sqlitetx import transaction
 
-__all__ = ["USERS_FILE", "Role", "User", "UserDB", "check_name"]
+__all__ = ["USERS_FILE", "Kiosk", "Role", "User", "UserDB", "check_name"]
 
 USERS_FILE = "users.sqlite3"
 
@@ -41,7 +48,9 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
-    password_changed_at REAL NOT NULL
+    password_changed_at REAL NOT NULL,
+    totp_secret TEXT,
+    totp_step INTEGER
 );
 CREATE TABLE IF NOT EXISTS tokens (
     digest TEXT PRIMARY KEY,
@@ -50,9 +59,19 @@ CREATE TABLE IF NOT EXISTS tokens (
     revoked_at REAL
 );
 CREATE INDEX IF NOT EXISTS tokens_by_name ON tokens (name);
+CREATE TABLE IF NOT EXISTS kiosks (
+    name TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS kiosks_by_digest ON kiosks (digest);
 """
 
-_USER_COLUMNS = "name, role, disabled, created_at, password_changed_at"
+_ADDED_COLUMNS = (("totp_secret", "TEXT"), ("totp_step", "INTEGER"))
+"""Columns of `users` that files made by older versions lack, added when such a file is opened."""
+
+_USER_COLUMNS = "name, role, disabled, created_at, password_changed_at, totp_secret IS NOT NULL"
 
 
 class Role(enum.Enum):
@@ -85,28 +104,39 @@ class Role(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A user as stored, without secrets; times in Unix seconds."""
+    """A user as stored, without secrets; times in Unix seconds. `totp`: a second factor is enrolled."""
 
     name: str
     role: Role
     disabled: bool
     created_at: float
     password_changed_at: float
+    totp: bool = False
 
 
-def _user(row: tuple[str, str, int, float, float]) -> User:
-    name, role, disabled, created_at, changed_at = row
-    return User(name, Role(role), bool(disabled), created_at, changed_at)
+@dataclass(frozen=True, slots=True)
+class Kiosk:
+    """A wall screen's token as stored, without the token; times in Unix seconds (`revoked_at`
+    None while the token is in force)."""
+
+    name: str
+    issued_at: float
+    revoked_at: float | None
+
+
+def _user(row: tuple[str, str, int, float, float, int]) -> User:
+    name, role, disabled, created_at, changed_at, has_totp = row
+    return User(name, Role(role), bool(disabled), created_at, changed_at, bool(has_totp))
 
 
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_name(name: str) -> None:
-    """Raises ValueError unless `name` is 1-64 characters of A-Z a-z 0-9 . _ -."""
+def check_name(name: str, what: str = "user") -> None:
+    """Raises ValueError unless `name` (of a `what`: user, kiosk) is 1-64 characters of A-Z a-z 0-9 . _ -."""
     if not _NAME.fullmatch(name):
-        raise ValueError(f'bad user name "{name}": use 1-64 characters of A-Z a-z 0-9 . _ -')
+        raise ValueError(f'bad {what} name "{name}": use 1-64 characters of A-Z a-z 0-9 . _ -')
 
 
 class UserDB:
@@ -121,6 +151,11 @@ class UserDB:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+        with transaction(self._db, self._lock) as db:  # one opener at a time adds missing columns
+            present = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            for column, kind in _ADDED_COLUMNS:
+                if column not in present:
+                    db.execute(f"ALTER TABLE users ADD COLUMN {column} {kind}")
 
     @functools.cached_property
     def _dummy_hash(self) -> str:
@@ -174,6 +209,17 @@ class UserDB:
             self._audit.record(at, actor, action, name, {})
         return user
 
+    def set_role(self, name: str, role: Role | str, at: float, *, actor: str) -> User:
+        """Give `name` the role `role`; recorded only when it changes. ValueError for an unknown
+        user or role."""
+        role = role if isinstance(role, Role) else Role.parse(role)
+        with transaction(self._db, self._lock) as db:
+            before = self._require(db, name)
+            db.execute("UPDATE users SET role = ? WHERE name = ?", (role.value, name))
+        if before.role is not role:
+            self._audit.record(at, actor, "user.role", name, {"from": before.role.value, "to": role.value})
+        return replace(before, role=role)
+
     def list(self) -> builtins.list[User]:
         """Every user by name."""
         with self._lock:
@@ -209,6 +255,46 @@ class UserDB:
                 )
         return user
 
+    # -- second factor (TOTP) --------------------------------------------------------------------
+    def enroll_totp(self, name: str, at: float, *, actor: str) -> str:
+        """A new TOTP secret for `name`, replacing any before, to show once (as is and as an
+        otpauth:// URI, security/totp.py). ValueError for an unknown user."""
+        secret = totp.new_secret()
+        with transaction(self._db, self._lock) as db:
+            self._require(db, name)
+            db.execute("UPDATE users SET totp_secret = ?, totp_step = NULL WHERE name = ?", (secret, name))
+        self._audit.record(at, actor, "user.totp.enroll", name, {})
+        return secret
+
+    def remove_totp(self, name: str, at: float, *, actor: str) -> bool:
+        """`name` logs in with a password alone again. Whether a secret was enrolled (recorded only
+        then). ValueError for an unknown user."""
+        with transaction(self._db, self._lock) as db:
+            had = self._require(db, name).totp
+            db.execute("UPDATE users SET totp_secret = NULL, totp_step = NULL WHERE name = ?", (name,))
+        if had:
+            self._audit.record(at, actor, "user.totp.remove", name, {})
+        return had
+
+    def has_totp(self, name: str) -> bool:
+        """Whether `name` has a second factor enrolled (False for an unknown user)."""
+        user = self.get(name)
+        return user is not None and user.totp
+
+    def check_totp(self, name: str, code: str, at: float) -> bool:
+        """Whether `code` is `name`'s TOTP code at `at` and its time step is later than the last one
+        used; the step is then recorded, in the same transaction, so a code works once. False for
+        an unknown or disabled user or one without a second factor."""
+        with transaction(self._db, self._lock) as db:
+            row = db.execute("SELECT totp_secret, totp_step, disabled FROM users WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] is None or row[2]:
+                return False
+            step = totp.verify(row[0], code, at, row[1])
+            if step is None:
+                return False
+            db.execute("UPDATE users SET totp_step = ? WHERE name = ?", (step, name))
+        return True
+
     # -- API tokens ------------------------------------------------------------------------------
     def issue_token(self, name: str, at: float, *, actor: str) -> str:
         """A new API token for `name`, to show once: only its SHA-256 is kept. ValueError for an
@@ -243,6 +329,50 @@ class UserDB:
             return None
         user = _user(row)
         return None if user.disabled else user
+
+    # -- kiosks (wall screens) -------------------------------------------------------------------
+    def add_kiosk(self, name: str, at: float, *, actor: str) -> str:
+        """A new token for the kiosk `name`, to show once (the wall screen opens `/kiosk/<token>`):
+        only its SHA-256 is kept. A revoked kiosk gets a new token. ValueError for a bad name or a
+        kiosk whose token is in force."""
+        check_name(name, "kiosk")
+        token = secrets.token_urlsafe(32)
+        with transaction(self._db, self._lock) as db:
+            row = db.execute("SELECT revoked_at FROM kiosks WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0] is None:
+                raise ValueError(f'kiosk "{name}" already has a token in force (revoke it first)')
+            db.execute(
+                "INSERT INTO kiosks (name, digest, issued_at, revoked_at) VALUES (?, ?, ?, NULL) ON CONFLICT (name)"
+                " DO UPDATE SET digest = excluded.digest, issued_at = excluded.issued_at, revoked_at = NULL",
+                (name, _token_digest(token), at),
+            )
+        self._audit.record(at, actor, "kiosk.add", name, {})
+        return token
+
+    def revoke_kiosk(self, name: str, at: float, *, actor: str) -> None:
+        """The kiosk's token stops working (its web sessions are SessionDB's to end); recorded only
+        when it was in force. ValueError for an unknown kiosk."""
+        with transaction(self._db, self._lock) as db:
+            row = db.execute("SELECT revoked_at FROM kiosks WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ValueError(f'unknown kiosk "{name}"')
+            db.execute("UPDATE kiosks SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (at, name))
+        if row[0] is None:
+            self._audit.record(at, actor, "kiosk.revoke", name, {})
+
+    def kiosk_for_token(self, token: str) -> str | None:
+        """The name of the kiosk holding `token` (not revoked), else None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name FROM kiosks WHERE digest = ? AND revoked_at IS NULL", (_token_digest(token),)
+            ).fetchone()
+        return row[0] if row else None
+
+    def kiosks(self) -> builtins.list[Kiosk]:
+        """Every kiosk by name, revoked ones included."""
+        with self._lock:
+            rows = self._db.execute("SELECT name, issued_at, revoked_at FROM kiosks ORDER BY name").fetchall()
+        return [Kiosk(name, issued_at, revoked_at) for name, issued_at, revoked_at in rows]
 
     def _require(self, db: sqlite3.Connection, name: str) -> User:
         row = db.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()

@@ -26,7 +26,7 @@ from alerts.model import Alert, Notification, NotifyError
 from alerts.notifiers.base import NotifierDeps
 from alerts.notifiers.config import AlertmanagerConfig, IntegrationConfig
 from alerts.notifiers.data import for_receiver, rfc3339, starts_at
-from alerts.notifiers.http import post_json
+from alerts.notifiers.http import post_json, shown_url
 from model import Clock
 
 __all__ = ["ALERTS_PATH", "AlertmanagerNotifier", "create_alertmanager_notifier", "postable_alerts"]
@@ -72,7 +72,7 @@ class AlertmanagerNotifier:
         )
 
     def __repr__(self) -> str:
-        return f"AlertmanagerNotifier({list(self._config.urls)!r})"
+        return f"AlertmanagerNotifier({[shown_url(url) for url in self._config.urls]!r})"
 
 
 def postable_alerts(alerts: tuple[Alert, ...], *, valid_until: float) -> list[dict[str, object]]:

@@ -4,7 +4,7 @@ Every notifier that speaks HTTP sends through here, so timeouts, TLS, authentica
 (never: `trust_env=False`) and the error contract are decided once. A new `httpx.AsyncClient` is made
 for each send inside the running loop and closed with it.
 
-Failures raise `NotifyError` naming the URL:
+Failures raise `NotifyError` naming the URL (`shown_url`: without its user info, which may hold a password):
 
 | failure                                   | retryable | message                                           |
 |-------------------------------------------|-----------|---------------------------------------------------|
@@ -15,8 +15,9 @@ Failures raise `NotifyError` naming the URL:
 | HTTP 429, 5xx                             | yes       | `HTTP 503 Service Unavailable from URL: <body>`   |
 | HTTP 3xx, other 4xx                       | no        | `HTTP 400 Bad Request from URL: <body>`           |
 
-`<body>` is the first `SNIPPET_CHARS` characters of the answer, whitespace collapsed. TLS failures
-are retryable as Alertmanager treats them: the server's certificate may be fixed while we wait.
+`<body>` is the first `SNIPPET_CHARS` characters of the answer, whitespace collapsed, with our own
+credentials (should the answer quote them) as `<secret>`. TLS failures are retryable as Alertmanager
+treats them: the server's certificate may be fixed while we wait.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import urllib.parse
 from collections.abc import Mapping
 
 import httpx
@@ -32,7 +34,7 @@ from alerts.model import NotifyError
 from alerts.notifiers.config import HttpConfig, TlsConfig
 from model.errors import find_cause, os_reason
 
-__all__ = ["SNIPPET_CHARS", "USER_AGENT", "post_json", "tls_context"]
+__all__ = ["SNIPPET_CHARS", "USER_AGENT", "post_json", "shown_url", "tls_context"]
 
 USER_AGENT = "ops-console"
 SNIPPET_CHARS = 200
@@ -81,14 +83,22 @@ async def post_json(
         ):
             if 200 <= response.status_code < 300:
                 return
-            snippet = await _snippet(response)
-            raise _status_error(response, url, snippet)
+            snippet = await _snippet(response, hidden=_credentials(config, url))
+            raise _status_error(response, shown_url(url), snippet)
     except (TimeoutError, httpx.TimeoutException) as exc:
         if isinstance(exc, TimeoutError) and not deadline.expired():
             raise
-        raise NotifyError(f"no answer within {timeout:g}s from {url}", retryable=True) from exc
+        raise NotifyError(f"no answer within {timeout:g}s from {shown_url(url)}", retryable=True) from exc
     except httpx.HTTPError as exc:
-        raise _transport_error(exc, url) from exc
+        raise _transport_error(exc, shown_url(url)) from exc
+
+
+def shown_url(url: str) -> str:
+    """`url` as messages and reprs show it: without its user info (`user:password@`), if any."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def tls_context(tls: TlsConfig) -> ssl.SSLContext:
@@ -106,7 +116,16 @@ def tls_context(tls: TlsConfig) -> ssl.SSLContext:
     return context
 
 
-async def _snippet(response: httpx.Response) -> str:
+def _credentials(config: HttpConfig, url: str) -> list[str]:
+    """What an answer must not repeat in a message: an error page may quote the request it got."""
+    secrets = (config.bearer_token, config.basic_auth.password if config.basic_auth else None)
+    values = [secret.reveal() for secret in secrets if secret is not None]
+    return [*values, urllib.parse.urlsplit(url).password or ""]
+
+
+async def _snippet(response: httpx.Response, *, hidden: list[str]) -> str:
+    """The start of the answer's body, whitespace collapsed, every `hidden` value as `<secret>`
+    (security.secrets.SECRET_MARKER: alerts/ does not import security/)."""
     raw = b""
     try:
         async for chunk in response.aiter_bytes():
@@ -116,6 +135,8 @@ async def _snippet(response: httpx.Response) -> str:
     except httpx.HTTPError:
         pass  # the status is the news; a body cut short still says what it can
     text = " ".join(raw.decode("utf-8", errors="replace").split())
+    for value in sorted((v for v in hidden if v), key=len, reverse=True):
+        text = text.replace(value, "<secret>")
     if len(text) > SNIPPET_CHARS:
         return text[:SNIPPET_CHARS] + "…"
     return text

@@ -22,7 +22,7 @@ from alerts.model import Alert, Notification
 from alerts.notifiers.base import NotifierDeps
 from alerts.notifiers.config import IntegrationConfig, WebhookConfig
 from alerts.notifiers.data import ZERO_TIME, for_receiver, rfc3339, starts_at
-from alerts.notifiers.http import post_json
+from alerts.notifiers.http import post_json, shown_url
 
 __all__ = ["WEBHOOK_VERSION", "WebhookNotifier", "create_webhook_notifier", "webhook_payload"]
 
@@ -49,7 +49,7 @@ class WebhookNotifier:
         )
 
     def __repr__(self) -> str:
-        return f"WebhookNotifier({self._config.url!r})"
+        return f"WebhookNotifier({shown_url(self._config.url)!r})"
 
 
 def webhook_payload(notification: Notification, *, max_alerts: int = 0) -> dict[str, object]:

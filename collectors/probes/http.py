@@ -137,20 +137,27 @@ async def _read(response: httpx.Response, spec: HttpProbeSpec, timings: _Timings
 
 def _check(spec: HttpProbeSpec, status: int, body: bytes, details: tuple[Detail, ...]) -> None:
     valid = status in spec.valid_status_codes if spec.valid_status_codes else 200 <= status <= 299
+    url = str(_shown(httpx.URL(spec.url))) if "@" in spec.url else spec.url
     if not valid:
         expected = ", ".join(map(str, spec.valid_status_codes)) or "2xx"
-        raise ProbeFailed("http_status", f"status {status} from {spec.url} is not {expected}", details)
+        raise ProbeFailed("http_status", f"status {status} from {url} is not {expected}", details)
     if spec.body_regex is None and spec.body_regex_not is None:
         return
     text = body.decode(errors="replace")
     if spec.body_regex is not None and not re.search(spec.body_regex, text):
-        raise ProbeFailed("body_match", f"the body of {spec.url} does not match {spec.body_regex!r}", details)
+        raise ProbeFailed("body_match", f"the body of {url} does not match {spec.body_regex!r}", details)
     if spec.body_regex_not is not None and re.search(spec.body_regex_not, text):
-        raise ProbeFailed("body_match", f"the body of {spec.url} matches {spec.body_regex_not!r}", details)
+        raise ProbeFailed("body_match", f"the body of {url} matches {spec.body_regex_not!r}", details)
+
+
+def _shown(url: httpx.URL) -> httpx.URL:
+    """`url` as messages show it: without its user info (`user:password@`), if any."""
+    return url.copy_with(username=None, password=None) if url.userinfo else url
 
 
 def _failure(error: httpx.HTTPError, url: httpx.URL, timings: _Timings) -> ProbeFailed:
     """The reason for an httpx error: the socket or TLS error underneath decides."""
+    url = _shown(url)
     where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
     details = tuple(timings.details())
     if isinstance(error, httpx.TooManyRedirects):

@@ -16,6 +16,7 @@ again after each action, never on the table's refresh) into the history panel.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import dash
@@ -24,11 +25,13 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboards import ids
 from dashboards.actions import optional_actions
 from dashboards.app import request_language, triggered
+from dashboards.authz import acting, current_principal, may, record, requires
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views import alert_forms as forms
 from dashboards.views import alert_history as history
 from dashboards.views import alerts as view
+from security.access import Permission
 
 dash.register_page(__name__, path="/alerts", title="Ops Console")
 
@@ -89,7 +92,8 @@ def layout(**query: str) -> html.Div:
                             html.Span(t("alerts.actor", lang), className="alerts-actor-label"),
                             dcc.Input(id=ids.ALERTS_ACTOR, value="", persistence=True, persistence_type="local"),
                         ],
-                        className="alerts-actor",
+                        # who acts is the logged-in user; the typed name only where there are no logins
+                        className="alerts-actor hidden" if current_principal() is not None else "alerts-actor",
                     ),
                 ],
                 className="alerts-filters",
@@ -100,7 +104,7 @@ def layout(**query: str) -> html.Div:
             html.Div(id=ids.ALERTS_COUNT, className="alerts-count"),
             html.Div(id=ids.ALERTS_TABLE),
             html.H2(t("alerts.maintenance.title", lang), className="alerts-section"),
-            view.action_button("create-maintenance", "", lang),
+            *([view.action_button("create-maintenance", "", lang)] if may(Permission.SILENCE) else []),
             html.Div(id=ids.ALERTS_MAINTENANCE),
         ],
         className="page page-alerts",
@@ -229,6 +233,7 @@ def _history(lang: str) -> html.Div:
     Input(ids.ALERTS_GROUPING, "value"),
     Input(ids.ALERTS_DONE, "data"),
 )
+@requires(Permission.VIEW)
 def _refresh(
     _tick: int | None,
     site: str | None,
@@ -257,6 +262,7 @@ def _refresh(
     Input(ids.ALERTS_CANCEL, "n_clicks"),
     prevent_initial_call=True,
 )
+@requires(Permission.VIEW)
 def _choose(_clicks: list[int | None], _cancel: int | None) -> object:
     chosen = forms.chosen(triggered())
     return dash.no_update if chosen is forms.UNCHANGED else chosen
@@ -275,6 +281,7 @@ def _choose(_clicks: list[int | None], _cancel: int | None) -> object:
     Output(ids.ALERTS_COMMENT, "value"),
     Input(ids.ALERTS_PENDING, "data"),
 )
+@requires(Permission.VIEW)
 def _open_form(pending: object) -> tuple[str, ...]:
     return forms.form_state(pending, current().alerts(), request_language()).outputs()
 
@@ -286,6 +293,7 @@ def _open_form(pending: object) -> tuple[str, ...]:
     Output(ids.ALERTS_WINDOW_DAYS_FIELD, "className"),
     Input(ids.ALERTS_WINDOW_KIND, "value"),
 )
+@requires(Permission.VIEW)
 def _window_kind(kind: str | None) -> tuple[str, str, str, str]:
     return forms.window_fields(kind)
 
@@ -301,8 +309,20 @@ def _window_kind(kind: str | None) -> tuple[str, str, str, str]:
     *(State(component, "value") for component, _ in FORM_FIELDS),
     prevent_initial_call=True,
 )
+@requires(Permission.ACKNOWLEDGE)
 def _submit(_n: int | None, pending: object, done: int | None, *typed: Any) -> tuple[str, str, Any, Any]:
     form = forms.FormInput(**{name: value for (_, name), value in zip(FORM_FIELDS, typed, strict=True)})
+    form = dataclasses.replace(form, actor=acting(form.actor))
+    chosen = forms.pending_action(pending)
+    if chosen is not None and not may(view.ACTION_PERMISSIONS[chosen[0]]):
+        needs = view.ACTION_PERMISSIONS[chosen[0]].value
+        record("authz.denied", f"alerts.{chosen[0]}", {"outcome": "denied", "needs": needs, "ref": chosen[1]})
+        return (
+            t("alerts.error.forbidden", request_language(), needs=needs),
+            "alerts-message alerts-message-error",
+            dash.no_update,
+            None,
+        )
     outcome = forms.perform(optional_actions(), pending, form, request_language(), current().timezone)
     if not outcome.ok:
         return outcome.message, outcome.css, dash.no_update, dash.no_update
@@ -315,6 +335,7 @@ def _submit(_n: int | None, pending: object, done: int | None, *typed: Any) -> t
     Input(ids.ALERTS_HISTORY_CLOSE, "n_clicks"),
     prevent_initial_call=True,
 )
+@requires(Permission.VIEW)
 def _choose_history(_clicks: list[int | None], _close: int | None) -> object:
     chosen = history.history_chosen(triggered())
     return dash.no_update if chosen is forms.UNCHANGED else chosen
@@ -326,5 +347,8 @@ def _choose_history(_clicks: list[int | None], _close: int | None) -> object:
     Input(ids.ALERTS_HISTORY_FOR, "data"),
     Input(ids.ALERTS_DONE, "data"),
 )
+@requires(Permission.VIEW)
 def _show_history(fingerprint: object, _done: int | None) -> tuple[str, list[Any]]:
+    if isinstance(fingerprint, str) and dash.ctx.triggered_id == ids.ALERTS_HISTORY_FOR:
+        record("view.alert", fingerprint)
     return history.history_outputs(current(), fingerprint, request_language())

@@ -23,12 +23,14 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboards import ids
 from dashboards.actions import optional_actions
 from dashboards.app import request_language, triggered
+from dashboards.authz import acting, current_principal, may, record, requires
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views import availability as view
 from reports.report import EXPORT_FORMATS
+from security.access import Permission
 
-dash.register_page(__name__, path="/availability", title="Ops Console")
+dash.register_page(__name__, path="/availability", title="Ops Console", permission="reports")
 
 PRESET_BUTTONS = {"type": ids.AVAILABILITY_PRESET, "preset": ALL}
 EXPORT_BUTTONS = {"type": ids.AVAILABILITY_EXPORT, "format": ALL}
@@ -131,9 +133,13 @@ def _form(lang: str) -> html.Div:
                 className="availability-field",
             ),
             _field(t("availability.form.reason", lang), dcc.Input(id=ids.AVAILABILITY_REASON, value="")),
-            _field(
-                t("availability.form.actor", lang),
-                dcc.Input(id=ids.AVAILABILITY_ACTOR, value="", persistence=True, persistence_type="local"),
+            html.Div(
+                _field(
+                    t("availability.form.actor", lang),
+                    dcc.Input(id=ids.AVAILABILITY_ACTOR, value="", persistence=True, persistence_type="local"),
+                ),
+                # who acts is the logged-in user; the typed name only where there are no logins
+                className="hidden" if current_principal() is not None else "",
             ),
             html.Div(
                 [
@@ -161,6 +167,7 @@ def _form(lang: str) -> html.Div:
     State(ids.AVAILABILITY_PERIOD, "value"),
     prevent_initial_call=True,
 )
+@requires(Permission.REPORTS)
 def _pick(_show: int | None, _submit: int | None, _presets: list[int | None], typed: str | None) -> tuple[Any, Any]:
     data = current()
     period = view.picked_period(dash.ctx.triggered_id, typed, data.now(), data.timezone)
@@ -176,9 +183,13 @@ def _pick(_show: int | None, _submit: int | None, _presets: list[int | None], ty
     Input(ids.AVAILABILITY_URL, "search"),
     Input(ids.AVAILABILITY_DONE, "data"),
 )
+@requires(Permission.REPORTS)
 def _show(search: str | None, _done: int | None) -> tuple[str, list[Any], str]:
     title, body, found = view.shown(
-        current(), view.period_of_search(search), request_language(), can_act=optional_actions() is not None
+        current(),
+        view.period_of_search(search),
+        request_language(),
+        can_act=optional_actions() is not None and may(Permission.RECLASSIFY),
     )
     return title, body, "availability-exports" if found else "availability-exports hidden"
 
@@ -189,12 +200,17 @@ def _show(search: str | None, _done: int | None) -> tuple[str, list[Any], str]:
     State(ids.AVAILABILITY_URL, "search"),
     prevent_initial_call=True,
 )
+@requires(Permission.REPORTS)
 def _export(clicks: list[int | None], search: str | None) -> Any:
     trigger = dash.ctx.triggered_id
     if not any(clicks) or not isinstance(trigger, dict):
         return dash.no_update
-    found = view.export_download(current(), view.period_of_search(search), trigger.get("format"), request_language())
-    return dash.no_update if found is None else found
+    period = view.period_of_search(search)
+    found = view.export_download(current(), period, trigger.get("format"), request_language())
+    if found is None:
+        return dash.no_update
+    record("report.export", found["filename"], {"period": period or "", "format": trigger.get("format")})
+    return found
 
 
 @dash.callback(
@@ -203,6 +219,7 @@ def _export(clicks: list[int | None], search: str | None) -> Any:
     Input(ids.AVAILABILITY_CANCEL, "n_clicks"),
     prevent_initial_call=True,
 )
+@requires(Permission.REPORTS)
 def _choose(_clicks: list[int | None], _cancel: int | None) -> object:
     chosen = view.chosen_outage(triggered())
     return dash.no_update if chosen is view.UNCHANGED else chosen
@@ -214,6 +231,7 @@ def _choose(_clicks: list[int | None], _cancel: int | None) -> object:
     Output(ids.AVAILABILITY_REASON, "value"),
     Input(ids.AVAILABILITY_PENDING, "data"),
 )
+@requires(Permission.REPORTS)
 def _open_form(pending: object) -> tuple[str, str, str]:
     data = current()
     names = dict(data.availability_systems())
@@ -233,10 +251,13 @@ def _open_form(pending: object) -> tuple[str, str, str]:
     State(ids.AVAILABILITY_ACTOR, "value"),
     prevent_initial_call=True,
 )
+@requires(Permission.RECLASSIFY)
 def _submit(
     _n: int | None, pending: object, done: int | None, category: str | None, reason: str | None, actor: str | None
 ) -> tuple[str, str, Any, Any]:
-    outcome = view.perform(optional_actions(), pending, category, reason, actor, request_language(), current().timezone)
+    outcome = view.perform(
+        optional_actions(), pending, category, reason, acting(actor), request_language(), current().timezone
+    )
     if not outcome.ok:
         return outcome.message, outcome.css, dash.no_update, dash.no_update
     return outcome.message, outcome.css, (done or 0) + 1, None

@@ -9,6 +9,7 @@ from dash import Output, dcc, html
 
 from dashboards import ids
 from dashboards.app import request_language
+from dashboards.authz import requires
 from dashboards.i18n import format_number, t
 from dashboards.queries import current
 from dashboards.views.device import (
@@ -33,6 +34,7 @@ from dashboards.views.named import (
     refresh,
     section_class,
 )
+from security.access import Permission
 
 dash.register_page(__name__, path_template="/device/<name>", title="Ops Console")
 
@@ -69,6 +71,7 @@ def layout(name: str = "", **query: str) -> html.Div:
 
 
 @dash.callback(**callback_args(IDS, SLOTS))
+@requires(Permission.VIEW)
 def _show(key: str | None, ticks: int | None, clicks: int | None, drawn: str | None, name: str) -> dict[str, object]:
     lang, data = request_language(), current()
     return refresh(

@@ -10,10 +10,12 @@ from dash import Input, Output, State, dcc, html
 
 from dashboards import ids
 from dashboards.app import request_language
+from dashboards.authz import requires
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views.explore import explore, render, search
 from dashboards.views.timerange import range_key, range_options
+from security.access import Permission
 
 dash.register_page(__name__, path="/explore", title="Ops Console")
 
@@ -64,6 +66,7 @@ def layout(q: str = "", **query: str) -> html.Div:
     Input(ids.EXPLORE_RANGE, "value"),
     State(ids.EXPLORE_QUERY, "value"),
 )
+@requires(Permission.VIEW)
 def _run(clicks: int, submits: int | None, key: str | None, query: str | None) -> tuple[go.Figure, html.Div, str, str]:
     lang, data = request_language(), current()
     return (*render(explore(data, query or "", key, lang), lang, data.timezone), search(query or "", key))

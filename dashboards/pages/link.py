@@ -9,11 +9,13 @@ from dash import Output, dcc, html
 
 from dashboards import ids
 from dashboards.app import request_language
+from dashboards.authz import requires
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views.device import alerts_table, badge, errors_list, format_bps
 from dashboards.views.link import LinkReport, link_report, traffic_figure, utilisation_figure
 from dashboards.views.named import Asked, NamedIds, callback_args, empty_figure, graph, keep_zoom, named_page, refresh
+from security.access import Permission
 
 dash.register_page(__name__, path_template="/link/<name>", title="Ops Console")
 
@@ -48,6 +50,7 @@ def layout(name: str = "", **query: str) -> html.Div:
 
 
 @dash.callback(**callback_args(IDS, SLOTS))
+@requires(Permission.VIEW)
 def _show(key: str | None, ticks: int | None, clicks: int | None, drawn: str | None, name: str) -> dict[str, object]:
     lang, data = request_language(), current()
     return refresh(

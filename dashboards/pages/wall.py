@@ -15,11 +15,13 @@ from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboards import ids
 from dashboards.app import request_language
+from dashboards.authz import requires
 from dashboards.i18n import t
 from dashboards.queries import current
 from dashboards.views import wall
+from security.access import Permission
 
-dash.register_page(__name__, path="/wall", title="Ops Console")
+dash.register_page(__name__, path="/wall", title="Ops Console", permission="wall")
 
 REFRESH_SECONDS = 10
 """How often the wall refreshes; `?refresh=N` sets N seconds (at least `MIN_REFRESH_SECONDS`)."""
@@ -146,6 +148,7 @@ def layout(**query: str) -> html.Div:
     Input(ids.WALL_TICK, "n_intervals"),
     State(ids.WALL_SENT, "data"),
 )
+@requires(Permission.WALL)
 def _refresh(_: int | None, sent: dict[str, str] | None) -> wall.Refresh:
     return wall.refresh(current(), request_language(), sent)
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -25,10 +26,13 @@ from alerts.explain import AlertView, GroupView, Mute, MuteReason
 from alerts.model import AlertState
 from dashboards import ids
 from dashboards.actions import ConsoleActions, MaintenanceItem
+from dashboards.authz import may
 from dashboards.i18n import format_time, t
 from model import Inventory
+from security.access import Permission
 
 __all__ = [
+    "ACTION_PERMISSIONS",
     "Filters",
     "Group",
     "Shown",
@@ -308,6 +312,20 @@ def describe(view: AlertView) -> str:
     return f"{view.alert.name} {about}".strip()
 
 
+ACTION_PERMISSIONS: Mapping[str, Permission] = MappingProxyType(
+    {
+        "ack": Permission.ACKNOWLEDGE,
+        "unack": Permission.ACKNOWLEDGE,
+        "silence": Permission.SILENCE,
+        "expire": Permission.SILENCE,
+        "create-maintenance": Permission.SILENCE,
+        "delete-maintenance": Permission.SILENCE,
+    }
+)
+"""The permission each action of the page needs (the page shows only the buttons the user may use;
+the server checks again when the form is submitted)."""
+
+
 def row_actions(view: AlertView) -> list[tuple[str, str]]:
     """(action, ref) of the buttons in the alert's row: acknowledge a firing unacknowledged alert,
     un-acknowledge an acknowledged one, silence an unresolved one, expire each silence muting it."""
@@ -410,7 +428,10 @@ def _row(view: AlertView, lang: str, tz: str) -> html.Tr:
             html.Td([html.Div([html.B(reason), " ", detail]) for reason, detail in mute_lines(view, lang, tz)]),
             html.Td(ack_text(view, lang, tz)),
             html.Td(
-                [history_button(view, lang), *(action_button(action, ref, lang) for action, ref in row_actions(view))]
+                [
+                    history_button(view, lang),
+                    *(action_button(a, ref, lang) for a, ref in row_actions(view) if may(ACTION_PERMISSIONS[a])),
+                ]
             ),
         ],
         className=f"alerts-row alerts-row-{state.value}",
@@ -428,7 +449,8 @@ def maintenance_table(items: Sequence[MaintenanceItem], lang: str, tz: str) -> h
         now = t("alerts.maintenance.active" if item.active else "alerts.maintenance.inactive", lang)
         if item.next_change is not None:
             now += t("alerts.maintenance.next", lang, at=format_time(item.next_change, lang, tz))
-        delete = [action_button("delete-maintenance", item.name, lang)] if item.origin == "api" else []
+        deletable = item.origin == "api" and may(ACTION_PERMISSIONS["delete-maintenance"])
+        delete = [action_button("delete-maintenance", item.name, lang)] if deletable else []
         rows.append(
             html.Tr(
                 [

@@ -37,6 +37,7 @@ def test_console_defaults() -> None:
         "head": 7200.0,
         "retention": {"raw": 15 * 86400.0, "rollup_5m": 90 * 86400.0, "rollup_1h": 2 * 365 * 86400.0},
         "store": {"queue_batches": 256, "stall_timeout": 10.0},
+        "tls": None,
     }
 
 

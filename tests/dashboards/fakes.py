@@ -12,6 +12,7 @@ from dashboards.queries import availability_systems
 from model import Inventory
 from reports.report import AvailabilityReport
 from reports.reporting import Reporting
+from security.audit import AuditEntry, AuditPage, AuditQuery, ChainBreak
 from store.query.result import QueryError, QueryResult
 
 T0 = 1_800_000_000.0
@@ -35,6 +36,10 @@ class FakeData:
     on_query: Callable[[str], None] | None = None
     reporting: Reporting | None = None
     """Availability reports over a real history (reports/reporting.py), when the test gives one."""
+    audit_log: list[AuditEntry] = field(default_factory=list)
+    """The audit log's entries (searched with `AuditQuery.matches`, as the log's SQL searches)."""
+    audit_break: ChainBreak | None = None
+    """What `audit_check` says (None: the chain is intact)."""
 
     def now(self) -> float:
         return self.t
@@ -64,6 +69,13 @@ class FakeData:
         if self.reporting is None:
             raise LookupError("no reports in this test")
         return self.reporting.report(self.reporting.period(period), self.t, systems)
+
+    def audit_entries(self, query: AuditQuery) -> AuditPage:
+        found = sorted((e for e in self.audit_log if query.matches(e)), key=lambda e: e.id, reverse=True)
+        return AuditPage(tuple(found[: query.limit]), len(found))
+
+    def audit_check(self) -> ChainBreak | None:
+        return self.audit_break
 
     def _answer(self, expr: str) -> QueryResult:
         self.calls.append(expr)
