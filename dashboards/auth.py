@@ -193,6 +193,9 @@ def _load_session(session_id: str) -> _WebUser | None:
     if session is None:
         return None
     if session.kind == "kiosk":
+        if not any(k.name == session.name and k.revoked_at is None for k in access.users.kiosks()):
+            access.sessions.end(session_id, access.clock.now())  # revoked while this session was open
+            return None
         return _WebUser(Principal(session.name, None, "kiosk", session.key), session_id, session)
     user = access.users.get(session.name)
     if user is None or user.disabled:

@@ -8,10 +8,11 @@ with its own connection. A session is either a user's login (kind "session") or 
 (kind "kiosk", named after the kiosk).
 
 `get` ends a session idle for longer than its `idle` timeout or older than its `absolute` lifetime.
-It writes `last_seen` only when it moved by `TOUCH_EVERY` (10 s) or more, to spare a write per
-request, so the idle timeout is exact to 10 s: a session may end up to 10 s before `idle` has
-passed since its last request, never later. Rows ended or expired for more than `KEEP_ENDED` (a day)
-are deleted when a session is created.
+It writes `last_seen` only when it moved by `TOUCH_EVERY` (10 s, or a tenth of an idle timeout
+shorter than 100 s) or more, to spare a write per request, so the idle timeout is exact to 10 s: a
+session may end up to 10 s (a tenth of its idle timeout) before `idle` has passed since its last
+request, never later. Rows ended or expired for more than `KEEP_ENDED` (a day) are deleted when a
+session is created.
 
 The same file keeps failed logins (table `failures`; `SessionDB.locked_until`, `failed`, `succeeded`,
 `unlock`, so that the console and `users unlock` share them like the sessions). They are counted by
@@ -41,7 +42,8 @@ SESSIONS_FILE = "sessions.sqlite3"
 KINDS = ("session", "kiosk")
 """A user's login; a wall screen's (its `name` is the kiosk's)."""
 TOUCH_EVERY = 10.0
-"""Seconds; `last_seen` is written only when it moves by at least this much."""
+"""Seconds; `last_seen` is written only when it moves by at least this much (or a tenth of the idle
+timeout, when that is less)."""
 KEEP_ENDED = 86_400.0
 """Seconds an ended or expired session (and a quiet throttle entry) is kept before it is deleted."""
 MAX_LOCK = 86_400.0
@@ -160,8 +162,9 @@ class SessionDB:
         return session_id, session
 
     def get(self, session_id: str, at: float) -> Session | None:
-        """The session `session_id` names, its `last_seen` moved to `at` (when by `TOUCH_EVERY` or
-        more); None when it is unknown, ended or expired at `at` (an expired one is ended now)."""
+        """The session `session_id` names, its `last_seen` moved to `at` (when by `TOUCH_EVERY`, or a
+        tenth of a shorter idle timeout, or more); None when it is unknown, ended or expired at `at`
+        (an expired one is ended now)."""
         digest = _digest(session_id)
         with self._lock:
             row = self._db.execute(
@@ -174,7 +177,8 @@ class SessionDB:
             with transaction(self._db, self._lock) as db:
                 db.execute("UPDATE sessions SET ended_at = ? WHERE digest = ? AND ended_at IS NULL", (at, digest))
             return None
-        if at - session.last_seen < TOUCH_EVERY:
+        every = TOUCH_EVERY if session.idle is None else min(TOUCH_EVERY, session.idle / 10)
+        if at - session.last_seen < every:
             return session
         with transaction(self._db, self._lock) as db:  # it may have been ended since it was read
             touched = db.execute(

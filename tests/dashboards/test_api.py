@@ -20,7 +20,7 @@ from dashboards import HealthReport, create_server
 from dashboards.api import QueryApi
 from dashboards.api import QueryEngine as QueryEngineLike
 from dashboards.api_params import parse_duration, parse_time
-from model import FakeClock, Labels, Sample, Secret
+from model import FakeClock, Labels, Sample
 from store import Store
 from store.query import QueryEngine
 from store.query.result import ErrorType, QueryError, QueryResult
@@ -76,8 +76,8 @@ def _api(store: Store, *, engine: QueryEngineLike | None = None, max_points: int
     )
 
 
-def _server(api: QueryApi, token: Secret | None = None) -> AbstractContextManager[str]:
-    app = create_server(metrics=CollectorRegistry(), latest=list, health=_never, metrics_token=token, api=lambda: api)
+def _server(api: QueryApi) -> AbstractContextManager[str]:
+    app = create_server(metrics=CollectorRegistry(), latest=list, health=_never, api=lambda: api)
     return serve_wsgi(app)
 
 
@@ -512,21 +512,8 @@ def test_exemplars_are_always_none(url: str) -> None:
     )
 
 
-# -- the metrics token ------------------------------------------------------------------------------------
-def test_with_a_metrics_token_the_api_needs_it_too(store: Store) -> None:
-    with _server(_api(store), token=Secret("s3cret", reference="env:METRICS_TOKEN")) as base:
-        refused = get(base + "/api/v1/query", [("query", "up"), ("time", "1700000600")])
-        wrong = get(base + "/api/v1/labels", headers={"Authorization": "Bearer nope"})
-        allowed = get(
-            base + "/api/v1/query", [("query", "up"), ("time", "1700000600")], {"Authorization": "Bearer s3cret"}
-        )
-    assert (refused[0], refused[1]["www-authenticate"], refused[2]) == (
-        401,
-        "Bearer",
-        "401 Unauthorized: /api/v1/query needs 'Authorization: Bearer <token>'\n",
-    )
-    assert wrong[0] == 401
-    assert allowed[::2] == (200, UP_AT_NOW)
+# Who may call the API (sessions, API tokens, roles) is dashboards.auth's: tests/security/test_walk.py.
+# The metrics token opens /metrics only (tests/dashboards/test_http.py).
 
 
 # -- Grafana 10's Prometheus data source -------------------------------------------------------------------

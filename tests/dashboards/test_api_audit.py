@@ -230,7 +230,7 @@ def test_the_search_takes_up_to_ten_thousand(console: Console) -> None:
         ("/api/v1/audit?limit=10001", 400, "limit must be a whole number from 0 to 10000, not '10001'"),
         ("/api/v1/audit?limit=-1", 400, "limit must be a whole number from 0 to 10000, not '-1'"),
         ("/api/v1/audit?since=yesterday", 400, "since: 'yesterday' is not an RFC 3339 time or Unix seconds"),
-        ("/api/v1/audit?until=2027-01-15T08:00:00", 400, "until: '2027-01-15T08:00:00' is not an RFC 3339 time or Unix seconds"),
+        ("/api/v1/audit?until=2027-01-15", 400, "until: '2027-01-15' is not an RFC 3339 time or Unix seconds"),
         ("/api/v1/audit?since=1800000100&until=1800000000", 400, "until must not be before since"),
         ("/api/v1/audit/export?format=xlsx", 400, "format must be one of csv, json, not 'xlsx'"),
         ("/api/v1/audit/export?since=nan", 400, "since: 'nan' is not an RFC 3339 time or Unix seconds"),

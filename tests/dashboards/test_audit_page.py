@@ -52,6 +52,10 @@ ENTRIES: list[tuple[float, str, str, str, dict[str, Any]]] = [
     (jst(9, 20), "kiosk:lobby", "authz.denied", "/alerts", {"ip": "10.0.1.1", "outcome": "denied"}),
 ]
 EXPORTED_AT = jst(9, 30)
+CHAIN_OK = {
+    "ja": "ハッシュチェーンは正常です。変更・削除された記録はありません。",
+    "en": "The hash chain is intact: no entry was changed or removed.",
+}
 
 
 @dataclass
@@ -121,10 +125,7 @@ def test_the_page_shows_every_entry_newest_first_and_the_intact_chain(
         ("yamada", "login"),
     ]
     assert page.inner_text("#audit-count") == {"ja": "7 件中 7 件を表示", "en": "7 of 7 shown"}[lang]
-    assert page.inner_text("#audit-chain") == {
-        "ja": "ハッシュチェーンは正常です。変更・削除された記録はありません。",
-        "en": "The hash chain is intact: no entry was changed or removed.",
-    }[lang]
+    assert page.inner_text("#audit-chain") == CHAIN_OK[lang]
     assert UNTRANSLATED not in body
     assert watched.errors == []
 
@@ -136,11 +137,12 @@ def test_filtering_by_actor_shows_exactly_their_rows_and_links_their_export(brow
     page.press("#audit-actor", "Enter")
     wait_rows(page, 3)
 
+    ack = 'comment="NTT回線工事 対応中" session=ffeeddccbbaa'
     assert rows(page) == [
-        ["2027年1月15日 09:05:00", "suzuki", "alert.ack", "fp-1234", "", "", 'comment="NTT回線工事 対応中" session=ffeeddccbbaa'],
+        ["2027年1月15日 09:05:00", "suzuki", "alert.ack", "fp-1234", "", "", ack],
         ["2027年1月15日 09:03:00", "suzuki", "login", "suzuki", "10.0.0.9", "成功", "session=ffeeddccbbaa"],
         ["2027年1月15日 09:02:00", "suzuki", "login.failed", "suzuki", "10.0.0.9", "失敗", ""],
-    ]  # fmt: skip
+    ]
     assert page.inner_text("#audit-count") == "3 件中 3 件を表示"
     assert page.get_attribute("#audit-csv", "href") == "/api/v1/audit/export?format=csv&actor=suzuki"
     assert page.get_attribute("#audit-json", "href") == "/api/v1/audit/export?format=json&actor=suzuki"

@@ -15,9 +15,8 @@ from tests.dashboards.fakes import FakeData
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z, 17:00 in Tokyo
 TZ = "Asia/Tokyo"
-LOGIN = AuditEntry(
-    1, T0, "yamada", "login", "yamada", {"ip": "10.0.0.5", "session": "0a1b2c3d4e5f", "outcome": "ok"}, GENESIS, "a" * 64
-)
+YAMADA = {"ip": "10.0.0.5", "session": "0a1b2c3d4e5f", "outcome": "ok"}
+LOGIN = AuditEntry(1, T0, "yamada", "login", "yamada", YAMADA, GENESIS, "a" * 64)
 ACK = AuditEntry(
     2,
     T0 + 65.5,
@@ -28,7 +27,8 @@ ACK = AuditEntry(
     "a" * 64,
     "b" * 64,
 )
-DENIED = AuditEntry(3, T0 + 120, "kiosk:lobby", "authz.denied", "/alerts", {"ip": "10.0.1.1", "outcome": "denied"}, "b" * 64, "c" * 64)  # fmt: skip
+KIOSK = {"ip": "10.0.1.1", "outcome": "denied"}
+DENIED = AuditEntry(3, T0 + 120, "kiosk:lobby", "authz.denied", "/alerts", KIOSK, "b" * 64, "c" * 64)
 
 
 def test_filters_of_the_inputs_drop_blanks_and_take_none_as_empty() -> None:
@@ -88,7 +88,8 @@ def test_details_are_compact_pairs_without_the_columns_own_keys() -> None:
     }
 
     assert v.details_text(detail) == (
-        'by="" matchers=["site=\\"dc-east\\""] note="a=b" reason="NTT 回線工事" role=admin session=0a1b2c3d4e5f tokens=2'
+        'by="" matchers=["site=\\"dc-east\\""] note="a=b" reason="NTT 回線工事" role=admin'
+        " session=0a1b2c3d4e5f tokens=2"
     )
     assert v.details_text({"ip": "10.0.0.5"}) == ""
 
@@ -97,15 +98,26 @@ def test_rows_write_the_local_time_ip_outcome_and_details_in_japanese() -> None:
     rows = v.audit_rows([DENIED, ACK, LOGIN], "ja", TZ)
 
     assert rows == [
-        v.AuditRow(3, ("2027年1月15日 17:02:00", "kiosk:lobby", "authz.denied", "/alerts", "10.0.1.1", "拒否", ""), "denied"),
+        v.AuditRow(
+            3, ("2027年1月15日 17:02:00", "kiosk:lobby", "authz.denied", "/alerts", "10.0.1.1", "拒否", ""), "denied"
+        ),
         v.AuditRow(
             2,
-            ("2027年1月15日 17:01:05", "suzuki", "alert.ack", "fp-1234", "", "",
-             'comment="NTT 回線工事 対応中" expiresIn=7200 session=ffeeddccbbaa'),
+            (
+                "2027年1月15日 17:01:05",
+                "suzuki",
+                "alert.ack",
+                "fp-1234",
+                "",
+                "",
+                'comment="NTT 回線工事 対応中" expiresIn=7200 session=ffeeddccbbaa',
+            ),
             "",
         ),
-        v.AuditRow(1, ("2027年1月15日 17:00:00", "yamada", "login", "yamada", "10.0.0.5", "成功", "session=0a1b2c3d4e5f"), "ok"),
-    ]  # fmt: skip
+        v.AuditRow(
+            1, ("2027年1月15日 17:00:00", "yamada", "login", "yamada", "10.0.0.5", "成功", "session=0a1b2c3d4e5f"), "ok"
+        ),
+    ]
 
 
 def test_rows_in_english() -> None:

@@ -190,10 +190,10 @@ def _kiosk(data_dir: Path, action: str, name: str | None = None) -> tuple[int, s
     return code, out.getvalue(), err.getvalue()
 
 
-def _sessions(data_dir: Path, name: str, kind: str, count: int) -> list[str]:
+def _sessions(data_dir: Path, name: str, kind: str, count: int, idle: float | None = 3600) -> list[str]:
     sessions = SessionDB(data_dir / "sessions.sqlite3")
     try:
-        return [sessions.create(name, kind, T0, ip="192.0.2.7", idle=3600, absolute=None)[0] for _ in range(count)]
+        return [sessions.create(name, kind, T0, ip="192.0.2.7", idle=idle, absolute=None)[0] for _ in range(count)]
     finally:
         sessions.close()
 
@@ -367,8 +367,8 @@ def test_run_console_wires_the_new_users_and_kiosk_commands(
         return code, said.out, said.err
 
     assert run("users", "add", "alice", "--role", "viewer") == (0, "added alice (viewer)\n", "")
-    web = _sessions(tmp_path, "alice", "session", 1)
-    screen = _sessions(tmp_path, "lobby", "kiosk", 1)
+    web = _sessions(tmp_path, "alice", "session", 1, idle=None)  # main acts at the time of the test run
+    screen = _sessions(tmp_path, "lobby", "kiosk", 1, idle=None)
     assert run("users", "role", "alice", "admin") == (0, "alice is admin\nended 1 web session of alice\n", "")
     assert run("users", "totp", "alice")[1].startswith("secret: ")
     assert run("users", "totp", "alice", "--remove") == (0, "removed the TOTP of alice\n", "")

@@ -118,6 +118,22 @@ def test_each_request_pushes_the_idle_timeout_back(db: SessionDB) -> None:
     assert db.get(session_id, T0 + 59 * 60 + 2 * IDLE + 0.001) is None
 
 
+def test_a_short_idle_timeout_is_touched_every_tenth_of_it(db: SessionDB) -> None:
+    session_id, _ = _login(db, idle=30.0)
+
+    assert _last_seen(db, session_id, T0 + 2.9) == T0
+    assert _last_seen(db, session_id, T0 + 3) == T0 + 3
+    assert _last_seen(db, session_id, T0 + 33) == T0 + 33
+    assert db.get(session_id, T0 + 63.001) is None
+
+
+def test_a_session_without_idle_timeout_is_touched_every_ten_seconds(db: SessionDB) -> None:
+    session_id, _ = _login(db, idle=None)
+
+    assert _last_seen(db, session_id, T0 + TOUCH_EVERY - 0.001) == T0
+    assert _last_seen(db, session_id, T0 + TOUCH_EVERY) == T0 + TOUCH_EVERY
+
+
 def test_idle_timeout_is_exact_to_ten_seconds(db: SessionDB) -> None:
     session_id, _ = _login(db)
     db.get(session_id, T0 + 100)  # stored
