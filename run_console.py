@@ -31,11 +31,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+import dash
 import flask
 import prometheus_client
 
@@ -59,7 +60,7 @@ from dashboards.app import create_dash
 from dashboards.auth import Access, AccessPolicy, install_access
 from dashboards.authz import current_principal
 from dashboards.queries import ConsoleData, LiveData
-from dashboards.serve import HttpServer
+from dashboards.serve import HttpServer, TlsError
 from model import Inventory, Sample, Secret, SystemClock, Target
 from model.gcfreeze import keep_frozen
 from reports.cli import report_availability
@@ -67,6 +68,7 @@ from reports.report import EXPORT_FORMATS
 from reports.reporting import Reporting, keep_observing
 from security import cli as security_cli
 from security.exports import config_status, export_config_yaml
+from security.secrets import install_redaction, secret_values
 from security.users import Role
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
@@ -186,6 +188,13 @@ def users(args: argparse.Namespace, err: TextIO) -> int:
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
+    if args.action == "first-admin":
+        data_dir = args.data_dir or loaded.console.data_dir
+        needs_totp = "admin" in loaded.security.totp_roles
+        actor = security_cli.shell_actor()
+        return security_cli.first_admin(
+            data_dir, second_factor=needs_totp, actor=actor, now=time.time(), out=sys.stdout
+        )
     return security_cli.users(
         args.action,
         getattr(args, "name", None),
@@ -364,15 +373,16 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
     metrics = prometheus_client.CollectorRegistry()
     console = settings.console
     holder: dict[str, Console] = {}
-    access = Access.open(data_dir, access_policy(settings), clock)
-    app = web_app(settings, holder, clock, metrics, access)
+    app, web = web_app(settings, holder, clock, metrics)
     host, port = config.split_listen(listen)
     tls = (console.tls.cert_file, console.tls.key_file) if console.tls is not None else None
+    server = HttpServer(app, host=host, port=port, tls=tls)  # binds now: a busy port fails before anything starts
     try:
-        server = HttpServer(app, host=host, port=port, tls=tls)  # binds now: a busy port fails before anything starts
+        access = Access.open(data_dir, access_policy(settings), clock)
     except BaseException:
-        access.close()
+        server.stop()
         raise
+    install_access(app, web, access)  # before the server serves its first request
     try:
         store = open_store(console, data_dir, clock, metrics)
     except BaseException:
@@ -416,11 +426,19 @@ def web_app(
     holder: dict[str, Console],
     clock: SystemClock,
     metrics: prometheus_client.CollectorRegistry,
-    access: Access,
-) -> flask.Flask:
-    """The console's Flask app: /metrics, /healthz, the APIs and the web console, behind `access`.
-    Each request reads the running console from `holder` (empty while starting)."""
+) -> tuple[flask.Flask, dash.Dash]:
+    """The console's Flask app (/metrics, /healthz, the APIs) and its web console, to put behind
+    `install_access` before serving. Each request reads the running console from `holder` (empty
+    while starting)."""
     console = settings.console
+
+    def access() -> Access:
+        found = holder["console"].access
+        assert found is not None  # start_console always opens it
+        return found
+
+    def record(action: str, subject: str, detail: Mapping[str, object]) -> None:
+        access().record(action, subject, detail)
 
     def health() -> HealthReport:
         return holder["console"].health()
@@ -446,7 +464,7 @@ def web_app(
             console.timezone,
             console.language,
             running.reporting,
-            access.audit,
+            running.access.audit if running.access is not None else None,
         )
 
     def actor() -> str | None:
@@ -455,11 +473,11 @@ def web_app(
 
     def alerts_api() -> AlertsApi | None:
         alerting = holder["console"].alerting if "console" in holder else None
-        return AlertsApi(alerting.pipeline, clock, actor(), access.record) if alerting is not None else None
+        return AlertsApi(alerting.pipeline, clock, actor(), record) if alerting is not None else None
 
     def availability_api() -> AvailabilityApi | None:
         reporting = holder["console"].reporting if "console" in holder else None
-        return AvailabilityApi(reporting, clock, actor(), access.record) if reporting is not None else None
+        return AvailabilityApi(reporting, clock, actor(), record) if reporting is not None else None
 
     def web_actions() -> ConsoleActions | None:
         api = alerts_api()
@@ -473,12 +491,11 @@ def web_app(
         api=query_api,
         alerts=alerts_api,
         availability=availability_api,
-        audit=lambda: access.audit,
+        audit=lambda: access().audit,
         status_config=lambda: config_status(settings),
     )
     web = create_dash(app, web_data, default_language=console.language, actions=web_actions)
-    install_access(app, web, access)
-    return app
+    return app, web
 
 
 def access_policy(settings: config.Config) -> AccessPolicy:
@@ -593,11 +610,16 @@ def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> in
     groups = load_rules(loaded, err)
     if groups is None:
         return 2
+    hidden = secret_values(loaded)
+    install_redaction(lambda: hidden)  # a backstop: no code logs a secret on purpose (security/secrets.py)
     try:
         console = start_console(loaded, listen, data_dir, groups)
     except StoreError as exc:
         err.write(f"error: {exc}\n")
         return 1
+    except TlsError as exc:  # a certificate or key that cannot be loaded: the config's problem
+        err.write(f"error: console.tls: {exc}\n")
+        return 2
     except OSError as exc:
         err.write(f"error: cannot listen on {listen}: {exc.strerror or exc}\n")
         return 1
@@ -740,6 +762,11 @@ def _security_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     uk.add_argument("name", metavar="NAME")
     uk.add_argument("--revoke", action="store_true", help="revoke every API token of the user instead")
     actions.add_parser("list", parents=[where], help="every user: name, role, disabled, totp, created")
+    actions.add_parser(
+        "first-admin",
+        parents=[where],
+        help="set-up: add `admin` with a random password (printed once) if no admin exists",
+    )
     k = sub.add_parser("kiosk", help="tokens for wall screens (kiosks): add, revoke, list")
     kiosk_actions = k.add_subparsers(dest="action", required=True)
     for action, text in [

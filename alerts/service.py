@@ -5,6 +5,8 @@ pipeline, the outbox, and their SQLite files in the data directory, started on o
                              registry=..., data_dir=...)
     alerting.start(loop)                 # from any thread
     ...                                  # alerting.pipeline answers the API
+    change = await alerting.replace_rules(groups)    # on the loop: a config reload (alerts/reload.py)
+    replaced = alerting.replace_windows(config.alerting.maintenance_windows)
     alerting.stop(loop, timeout=1.0)     # from another thread than the loop's
     alerting.close()
 
@@ -13,13 +15,17 @@ acknowledgements, maintenance windows, flapping: alerts/mutedb.py) and `notifica
 (notification log and outbox: alerts/delivery.py). Without an `alerting:` section alerts are
 evaluated, grouped and explained all the same, for the built-in receiver `console` that has no
 integrations: nothing is sent.
+
+A reload replaces the rule groups (a console started without rules gets its evaluator and rule
+manager then, once) and the config's maintenance windows; routes, receivers and the rest of
+`alerting:` take a restart (alerts/reload.py says which sections changed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +36,7 @@ from alerts.alertconfig import AlertingConfig
 from alerts.delivery import Delivery, build_integrations
 from alerts.evaluation import QueryEngineLike, RuleEvaluator, SampleSink
 from alerts.flapping import FlapDetector
-from alerts.maintenance import Maintenances
+from alerts.maintenance import Maintenances, MaintenanceWindow
 from alerts.manager import RuleManager
 from alerts.mutedb import MuteDB
 from alerts.notifiers import NotifierDeps
@@ -42,12 +48,24 @@ from alerts.statedb import AlertStateDB
 from alerts.suppression import Topology
 from model import Clock, Inventory
 
-__all__ = ["DEFAULT_RECEIVER", "Alerting"]
+__all__ = ["DEFAULT_RECEIVER", "Alerting", "RulesChange"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RECEIVER = "console"
 """The receiver of a console without `alerting.route`: no integrations, alerts only on the API."""
+
+
+@dataclass(frozen=True, slots=True)
+class RulesChange:
+    """What `Alerting.replace_rules` did: group and rule counts before and after, and the keys
+    (`file;name`) of the groups that are gone, whose alerts left the pipeline."""
+
+    groups_before: int
+    groups_after: int
+    rules_before: int
+    rules_after: int
+    gone: tuple[str, ...] = ()
 
 
 @dataclass
@@ -61,6 +79,11 @@ class Alerting:
     mutedb: MuteDB
     _stop: asyncio.Event | None = field(default=None, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    _new_manager: Callable[[Sequence[RuleGroup]], RuleManager] | None = field(default=None, init=False)
+    """Builds the evaluator and the manager (set by `open`): used once, by the first reload that
+    brings rules to a console opened without any (both register metrics: never built twice)."""
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _shut: bool = field(default=False, init=False)
 
     @classmethod
     def open(
@@ -84,9 +107,6 @@ class Alerting:
         receivers.setdefault(DEFAULT_RECEIVER, [])
         delivery = Delivery(data_dir / "notifications.sqlite3", receivers=receivers, clock=clock, registry=registry)
         maintenances = Maintenances(mutedb)
-        replaced = maintenances.sync_from_config(config.maintenance_windows)
-        for name in replaced:
-            log.warning("maintenance window %s from the config replaces the one created through the API", name)
         suppression = config.topology_suppression
         topology = None
         if suppression.enabled:
@@ -106,11 +126,15 @@ class Alerting:
             topology=topology,
             external_url=config.external_url,
         )
-        manager = None
-        if groups:
+
+        def new_manager(first: Sequence[RuleGroup]) -> RuleManager:
             evaluator = RuleEvaluator(engine=engine, store=store, clock=clock, registry=registry, state_store=state)
-            manager = RuleManager(evaluator=evaluator, groups=groups, on_alerts=pipeline.receive, registry=registry)
-        return cls(manager, pipeline, delivery, state, mutedb)
+            return RuleManager(evaluator=evaluator, groups=first, on_alerts=pipeline.receive, registry=registry)
+
+        alerting = cls(new_manager(groups) if groups else None, pipeline, delivery, state, mutedb)
+        alerting._new_manager = new_manager
+        alerting.replace_windows(config.maintenance_windows)
+        return alerting
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the rule groups, the pipeline's ticks and the outbox's sender on `loop`."""
@@ -125,9 +149,58 @@ class Alerting:
             asyncio.create_task(self.delivery.run(self._stop), name="alerts:delivery"),
         ]
 
+    async def replace_rules(self, groups: Sequence[RuleGroup]) -> RulesChange:
+        """On the loop, after `start`: run `groups` instead of the current rule groups (see
+        `RuleManager.replace`: a group whose key stays keeps its alerts and their clocks). The
+        alerts of the groups that are gone leave the pipeline (no resolution is sent for them).
+        Raises ValueError if two groups share a key (nothing changes then), RuntimeError after
+        `shutdown` or when the manager cannot be built (an `Alerting` not made by `open`)."""
+        async with self._reloading:
+            if self._shut:
+                raise RuntimeError("alerting is shut down: rules cannot be replaced")
+            before = self.manager.groups if self.manager is not None else ()
+            if self.manager is None and groups:
+                if self._new_manager is None:
+                    raise RuntimeError("no rule manager and nothing to build one with (use Alerting.open)")
+                self.manager = self._new_manager(())
+            gone = await self.manager.replace(groups) if self.manager is not None else ()
+            for key in gone:
+                self.pipeline.receive(key, [])
+        change = RulesChange(
+            groups_before=len(before),
+            groups_after=len(groups),
+            rules_before=sum(len(g.rules) for g in before),
+            rules_after=sum(len(g.rules) for g in groups),
+            gone=gone,
+        )
+        log.info(
+            "rules replaced: %d rules in %d groups (were %d in %d); gone: %s",
+            change.rules_after,
+            change.groups_after,
+            change.rules_before,
+            change.groups_before,
+            ", ".join(gone) or "none",
+        )
+        return change
+
+    def replace_windows(self, windows: Sequence[MaintenanceWindow]) -> list[str]:
+        """Make the config's maintenance windows exactly `windows` (API-created ones stay unless a
+        config window takes their name). Returns the names of the API windows replaced, sorted.
+        Raises ValueError if two of `windows` share a name, RuntimeError if the pipeline has no
+        maintenance windows (an `Alerting` not made by `open`)."""
+        maintenances = self.pipeline.maintenances
+        if maintenances is None:
+            raise RuntimeError("the pipeline has no maintenance windows")
+        replaced = maintenances.sync_from_config(windows)
+        for name in replaced:
+            log.warning("maintenance window %s from the config replaces the one created through the API", name)
+        return replaced
+
     async def shutdown(self) -> None:
         """On the loop: no evaluation, tick or send in progress after it returns (a send in
         flight is cut; its row stays pending and goes again after a restart)."""
+        async with self._reloading:  # a reload in progress finishes first; none starts after
+            self._shut = True
         if self.manager is not None:
             await self.manager.shutdown()
         if self._stop is not None:

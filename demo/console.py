@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -19,12 +20,41 @@ import config
 from config.schema import ExporterCollectorSettings
 from demo import agents
 from demo.estate import ADDRESS, CONSOLE_HOST, Estate
+from security.audit import AUDIT_FILE, AuditLog
+from security.users import USERS_FILE, Role, UserDB
 
-__all__ = ["DEMO_NODE_EXPORTER_PORT", "cut_demo", "demo_node_exporter", "run_demo", "with_exporter"]
+__all__ = [
+    "DEMO_NODE_EXPORTER_PORT",
+    "DEMO_USERS",
+    "cut_demo",
+    "demo_node_exporter",
+    "demo_users",
+    "run_demo",
+    "with_exporter",
+]
 
 log = logging.getLogger("ops_console")
 
 DEMO_NODE_EXPORTER_PORT = 19100
+DEMO_USERS = {role.value: f"{role.value}-demo-2026" for role in Role}
+"""The demo's users: one per role, named after it, with these passwords (README.md lists them).
+For the demo only: a real console's first admin is made at set-up with a password of its own."""
+
+
+def demo_users(data_dir: Path, now: float) -> list[str]:
+    """Add the demo users missing from `data_dir` (a password changed since is kept); their names."""
+    audit = AuditLog(data_dir / AUDIT_FILE)
+    users = UserDB(data_dir / USERS_FILE, audit)
+    added = []
+    try:
+        for name, password in DEMO_USERS.items():
+            if users.get(name) is None:
+                users.add(name, name, password, now, actor="demo")
+                added.append(name)
+    finally:
+        users.close()
+        audit.close()
+    return added
 
 
 def run_demo(
@@ -34,6 +64,9 @@ def run_demo(
     its pager (pages also in DATA_DIR/agents/pages.log) and, when installed, node_exporter; then
     `serve` the console on `loaded` (with node_exporter's scrape added) and return what it returns;
     they all stop when the console does. 1, with the cause on `err`, when one of them cannot start."""
+    added = demo_users(data_dir, time.time())
+    if added:
+        log.info("demo users added (passwords in README.md): %s", ", ".join(added))
     try:
         with contextlib.ExitStack() as stack:
             pages = data_dir / "agents" / "pages.log"

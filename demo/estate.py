@@ -15,7 +15,7 @@ The estate (docs/operations.md, "Demo estate"):
   each with an office router (system wan) on a 10 Mbit/s link to a WAN router: offices 01-10 to the
   east routers, 11-20 to the west ones, alternately.
 
-Each device is one snmpsim data file `<device>.snmprec`, answering v2c community `<device>`; the
+Each device is one snmpsim data file `<community>.snmprec`, answering its own v2c community; the
 east, west and office devices are served by one responder each (ports `DEFAULT_PORTS`), so no
 responder has more data files than snmpsim keeps open (31). Octet and packet counters grow at
 device-specific rates (snmpsim's `numeric` variation). The office-07 link flaps: both ends'
@@ -39,6 +39,8 @@ device does.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import sys
 from collections.abc import Collection, Mapping, Sequence
@@ -141,8 +143,10 @@ class SimDevice:
 
     @property
     def community(self) -> str:
-        """The v2c community, which is also the data file's name (`<community>.snmprec`)."""
-        return self.name
+        """The v2c community, which is also the data file's name (`<community>.snmprec`): derived from
+        the name but not the name, so that the console's redaction of secrets (security/secrets.py)
+        never hides a device's name in its logs."""
+        return "ro-" + hashlib.sha256(f"ops-console demo {self.name}".encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,3 +99,8 @@ if ((stale)); then
 else
     say "up to date (.venv has this pyproject.toml installed${extras[*]:+ with ${extras[*]}})"
 fi
+
+# --- the first admin of the shipped config (config/console.yaml: data/) ---------------------------
+# Added once, with a random password (and a TOTP secret: admins need a second factor) printed here;
+# the demo has its own users (README.md).
+.venv/bin/python run_console.py users first-admin

@@ -11,6 +11,7 @@ log from a shell.
     python run_console.py users token NAME [--revoke]   # prints a new API token, once; or revokes all
     python run_console.py kiosk add NAME            # prints the token and /kiosk/<token>, once
     python run_console.py kiosk revoke NAME | list
+    python run_console.py users first-admin         # set-up: `admin` with a random password, once
     python run_console.py audit verify
 
 (each with [--config FILE] [--data-dir DIR]). They open `DATA_DIR/users.sqlite3`,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +45,7 @@ __all__ = [
     "PASSWORD_ENV",
     "USER_ACTIONS",
     "audit_verify",
+    "first_admin",
     "kiosk",
     "read_password",
     "shell_actor",
@@ -252,4 +255,31 @@ def audit_verify(data_dir: Path, out: TextIO, err: TextIO) -> int:
         err.write(f"audit log: {problem}\n")
         return 1
     out.write(f"audit log: {count} entries, chain intact\n")
+    return 0
+
+
+FIRST_ADMIN = "admin"
+
+
+def first_admin(data_dir: Path, *, second_factor: bool, actor: str, now: float, out: TextIO) -> int:
+    """`users first-admin` (run by scripts/setup.sh): when `data_dir` has no admin yet, add the user
+    `admin` with a random password (and, when admins need a second factor, a TOTP secret) and print
+    them, once; otherwise say that an admin exists and change nothing. 0 either way."""
+    audit = AuditLog(data_dir / AUDIT_FILE)
+    db = UserDB(data_dir / USERS_FILE, audit)
+    try:
+        admins = [u.name for u in db.list() if u.role is Role.ADMIN]
+        if admins:
+            out.write(f"an admin exists ({', '.join(admins)}): nothing to do\n")
+            return 0
+        password = secrets.token_urlsafe(12)
+        db.add(FIRST_ADMIN, Role.ADMIN, password, now, actor=actor)
+        out.write(f"first admin added in {data_dir}: user {FIRST_ADMIN}, password {password}\n")
+        if second_factor:
+            secret = db.enroll_totp(FIRST_ADMIN, now, actor=actor)
+            out.write(f"second factor (TOTP) secret: {secret}\n  {totp.provisioning_uri(secret, FIRST_ADMIN)}\n")
+        out.write("(shown once: change the password at /account after logging in)\n")
+    finally:
+        db.close()
+        audit.close()
     return 0

@@ -7,14 +7,16 @@ import importlib.util
 import os
 import shutil
 import socket
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
 from dashboards.serve import HttpServer
 
-__all__ = ["free_port", "in_ci", "require", "serve_wsgi"]
+__all__ = ["TESTER_PASSWORD", "api_token", "free_port", "in_ci", "require", "serve_wsgi"]
 
 
 def in_ci() -> bool:
@@ -86,3 +88,24 @@ def serve_wsgi(app: Callable[..., Any]) -> Iterator[str]:
         yield server.url
     finally:
         assert server.stop(timeout=10), "the waitress loop did not stop"
+
+
+TESTER_PASSWORD = "tester-password-2026"
+"""The password `api_token` gives the users it adds."""
+
+
+def api_token(data_dir: Path, role: str = "admin", name: str = "tester") -> str:
+    """A new API token of user `name` (added with `role` when missing) in the console data dir
+    `data_dir`, written straight to its users.sqlite3 (a running console reads it per request)."""
+    from security.audit import AUDIT_FILE, AuditLog
+    from security.users import USERS_FILE, UserDB
+
+    audit = AuditLog(data_dir / AUDIT_FILE)
+    users = UserDB(data_dir / USERS_FILE, audit)
+    try:
+        if users.get(name) is None:
+            users.add(name, role, TESTER_PASSWORD, time.time(), actor="test")
+        return users.issue_token(name, time.time(), actor="test")
+    finally:
+        users.close()
+        audit.close()

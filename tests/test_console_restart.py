@@ -23,8 +23,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from config import load_file
 from tests.alerts.hooks import Hook, serve_hook
-from tests.helpers import free_port
+from tests.helpers import api_token, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "alerting"
@@ -86,6 +87,7 @@ class _Console:
     def __init__(self, config: Path, port: int, log: Path) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.log = log
+        self.token = api_token(load_file(config).console.data_dir, role="viewer")
         with log.open("w", encoding="utf-8") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "run_console.py", "run", "--config", str(config)],
@@ -97,7 +99,8 @@ class _Console:
 
     def get(self, path: str) -> Any:
         """The `data` of a successful API answer. Raises OSError while nothing answers."""
-        with urllib.request.urlopen(self.base + path, timeout=5) as response:
+        asked = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(asked, timeout=5) as response:
             answer = json.loads(response.read())
         assert answer["status"] == "success", answer
         return answer["data"]

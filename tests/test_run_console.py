@@ -19,13 +19,14 @@ from prometheus_client import CollectorRegistry
 
 from model import Labels, Sample, SystemClock
 from store import Matcher, MatchOp, Store
-from tests.helpers import free_port, require
+from tests.helpers import api_token, free_port, require
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "console.yaml"
 
 
-def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, timeout: float = 60, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OPS_CONSOLE_TOKEN": token} if token is not None else None
     return subprocess.run(
         [sys.executable, "run_console.py", *args],
         check=False,
@@ -33,6 +34,7 @@ def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
 
 
@@ -110,9 +112,10 @@ def test_collect_once_refuses_an_unknown_target_with_exit_2() -> None:
     assert result.stderr == '--target: no device "nope" in the config (known: console-host)\n'
 
 
-def _get(url: str) -> tuple[int, str]:
+def _get(url: str, token: str | None = None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -285,13 +288,16 @@ def test_query_asks_the_running_console_and_prints_like_promtool(tmp_path: Path)
         stderr=subprocess.DEVNULL,
     )
     try:
+        token = api_token(tmp_path / "data", role="viewer")
         deadline = time.monotonic() + 60  # the console starting on a busy machine (browser tests beside)
-        text = _cli("query", "up", "--config", str(cfg))
+        text = _cli("query", "up", "--config", str(cfg), token=token)
         while time.monotonic() < deadline and not text.stdout.startswith("up{"):
             time.sleep(0.3)
-            text = _cli("query", "up", "--config", str(cfg))
-        as_json = _cli("query", "up", "--config", str(cfg), "--format", "json", "--url", f"http://127.0.0.1:{port}/")
-        bad = _cli("query", "up{", "--config", str(cfg))
+            text = _cli("query", "up", "--config", str(cfg), token=token)
+        url = f"http://127.0.0.1:{port}/"
+        as_json = _cli("query", "up", "--config", str(cfg), "--format", "json", "--url", url, token=token)
+        bad = _cli("query", "up{", "--config", str(cfg), token=token)
+        without = _cli("query", "up", "--config", str(cfg))
     finally:
         console.send_signal(signal.SIGTERM)
         console.wait(10)
@@ -312,6 +318,10 @@ def test_query_asks_the_running_console_and_prints_like_promtool(tmp_path: Path)
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr == (
         'error: bad_data: invalid parameter "query": parse error: unexpected end of input inside braces\n'
+    )
+    assert (without.returncode, without.stdout) == (1, "")
+    assert without.stderr == (
+        f"error: http://127.0.0.1:{port} needs an API token: set OPS_CONSOLE_TOKEN (run_console.py users token NAME)\n"
     )
 
 
@@ -431,11 +441,12 @@ def test_run_evaluates_the_rule_files_and_the_alert_fires_as_an_alerts_series(tm
     )
     try:
         query = urllib.parse.urlencode({"query": "ALERTS"})
+        token = api_token(tmp_path / "data", role="viewer")
         deadline = time.monotonic() + 60  # start, a host collection and a rule evaluation, on a busy machine
         found: list[dict[str, object]] = []
         while time.monotonic() < deadline and not found:
             try:
-                _, body = _get(f"http://127.0.0.1:{port}/api/v1/query?{query}")
+                _, body = _get(f"http://127.0.0.1:{port}/api/v1/query?{query}", token)
                 found = json.loads(body)["data"]["result"]
             except OSError:
                 pass

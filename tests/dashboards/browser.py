@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, sync_playwright
 
@@ -45,8 +46,11 @@ class Watched:
     errors: list[str] = field(default_factory=list)
 
 
-def open_page(browser: Browser, url: str, *, width: int = 1920, height: int = 1080) -> Watched:
-    """A new page of `width` x `height` at `url`, its console and page errors recorded."""
+def open_page(
+    browser: Browser, url: str, *, width: int = 1920, height: int = 1080, login: tuple[str, str] | None = None
+) -> Watched:
+    """A new page of `width` x `height` at `url`, its console and page errors recorded; first logged
+    in through the console's login page as `login` (name, password) when given."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     watched = Watched(page)
@@ -60,5 +64,17 @@ def open_page(browser: Browser, url: str, *, width: int = 1920, height: int = 10
 
     page.on("console", on_console)
     page.on("pageerror", on_error)
+    if login is not None:
+        log_in(page, url, *login)
     page.goto(url)
     return watched
+
+
+def log_in(page: Page, url: str, name: str, password: str) -> None:
+    """Log in on the login page of the console serving `url`, as a person does."""
+    parts = urlsplit(url)
+    page.goto(f"{parts.scheme}://{parts.netloc}/login")
+    page.fill("#login-name", name)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_url(lambda now: "/login" not in now)

@@ -15,7 +15,7 @@ from tests.dashboards.browser import open_page
 from tests.dashboards.fakes import FakeData
 from tests.helpers import serve_wsgi
 
-PAGES = ("/wall", "/alerts", "/explore", "/device/rtr-east-01", "/link/east-west-1", "/availability")
+PAGES = ("/wall", "/alerts", "/explore", "/device/rtr-east-01", "/link/east-west-1", "/availability", "/audit")
 UNTRANSLATED = MISSING.format("")[0]
 
 

@@ -96,8 +96,10 @@ def _without_link(node: dict[str, Any], link: str) -> dict[str, Any]:
     return node
 
 
-def api(base: str, path: str) -> Any:
-    with urllib.request.urlopen(base + path, timeout=5) as response:
+def api(base: str, path: str, token: str) -> Any:
+    """The `data` of the console's successful answer to GET `path`, asked with API token `token`."""
+    asked = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(asked, timeout=5) as response:
         body = json.loads(response.read())
     assert body["status"] == "success", body
     return body["data"]

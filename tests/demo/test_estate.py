@@ -124,7 +124,9 @@ def test_generated_config_loads_with_the_described_estate(tmp_path: Path) -> Non
     snmp = {t.name: t.spec for t in targets if isinstance(t.spec, SnmpCollectorSpec)}
     assert set(snmp) == set(by_name) - {estate.CONSOLE_HOST}
     assert {s.version for s in snmp.values()} == {"2c"}
-    assert {name: s.community.reveal() if s.community else None for name, s in snmp.items()} == {n: n for n in snmp}
+    communities = {name: s.community.reveal() if s.community else None for name, s in snmp.items()}
+    assert communities == {d.name: d.community for d in estate.build().devices if d.name in snmp}
+    assert all(c is not None and c.startswith("ro-") and len(c) == 15 for c in communities.values())
     pings = {t.name: t.spec for t in targets if isinstance(t.spec, PingProbeSpec)}
     assert set(pings) == set(by_name)
     assert {(s.interval, s.packets) for s in pings.values()} == {(30.0, 3)}
@@ -159,7 +161,9 @@ def test_every_data_file_parses_in_oid_order_with_valid_tags() -> None:
     from snmpsim.record.snmprec import SnmprecRecord
 
     parser = SnmprecRecord()
-    files = snmprec.data_files(estate.build())
+    built = estate.build()
+    device_of = {f"{d.community}.snmprec": d.name for d in built.devices}
+    files = snmprec.data_files(built)
     assert sorted(len(f) for f in files.values()) == [16, 17, 20]  # dead device: no file; all under 31
     assert all(len(f) <= 25 for f in files.values())
     for port_files in files.values():
@@ -178,7 +182,7 @@ def test_every_data_file_parses_in_oid_order_with_valid_tags() -> None:
                     value = "0"
                 parser.evaluate(f"{oid}|{base}|{value}".encode())  # raises on what snmpsim cannot read
             assert oids == sorted(oids) and len(set(oids)) == len(oids), name
-            assert f"1.3.6.1.2.1.1.5.0|4|{name.removesuffix('.snmprec')}\n" in text
+            assert f"1.3.6.1.2.1.1.5.0|4|{device_of[name]}\n" in text  # sysName
 
 
 def test_flapping_status_alternates_under_snmpsims_numeric_variation() -> None:

@@ -24,7 +24,7 @@ from tests.demo.support import (
     running_console,
     wait_for,
 )
-from tests.helpers import free_port, require, require_root
+from tests.helpers import TESTER_PASSWORD, api_token, free_port, require, require_root
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 PAGES = (
@@ -34,6 +34,7 @@ PAGES = (
     ("link", "/link/east-west-1"),
     ("explore", "/explore?q=sum%20by%20(site)%20(up)&range=1h"),
     ("availability", "/availability"),
+    ("audit", "/audit"),
 )
 SHOT_NAMES = {"availability": "availability-demo"}
 """docs/screenshots/availability.*.png shows a year of history (tests/dashboards/test_availability_page.py);
@@ -56,23 +57,28 @@ def test_every_page_works_on_the_demo_estate_in_both_languages_and_is_photograph
         stack.enter_context(agents.running_agents(built, tmp_path / "agents"))
         stack.enter_context(agents.running_front_ends(built))
         console = stack.enter_context(running_console(config_path, tmp_path / "console.log"))
+        token = api_token(tmp_path / "config" / "data", role="viewer")
+        api_token(tmp_path / "config" / "data", role="admin", name="demo-admin")  # who looks at the pages
 
         def up() -> float:
             assert console.poll() is None, (tmp_path / "console.log").read_text(encoding="utf-8")[-2000:]
-            result = api(base, "/api/v1/query?query=count(up%3D%3D1)")["result"]
+            result = api(base, "/api/v1/query?query=count(up%3D%3D1)", token)["result"]
             return float(result[0]["value"][1]) if result else 0.0
 
         wait_for("most targets up", up, lambda n: n >= 100, 40)
         agents.cut_links(built, tmp_path / "agents", ("east-west-1", "east-west-2"))
 
         def firing() -> list[str]:
-            return [a["labels"]["alertname"] for a in api(base, "/api/v1/alerts")["alerts"] if a["state"] == "firing"]
+            return [
+                a["labels"]["alertname"] for a in api(base, "/api/v1/alerts", token)["alerts"] if a["state"] == "firing"
+            ]
 
         wait_for("the cut's link alerts firing", firing, lambda names: names.count("WanLinkDown") == 2, 60)
         browser = stack.enter_context(chromium())
         for lang in ("ja", "en"):
             for name, path in PAGES:
-                watched = open_page(browser, f"{base}/language/{lang}?next={urllib.parse.quote(path, safe='')}")
+                shown = f"{base}/language/{lang}?next={urllib.parse.quote(path, safe='')}"
+                watched = open_page(browser, shown, login=("demo-admin", TESTER_PASSWORD))
                 watched.page.wait_for_selector(f".page-{name}")
                 watched.page.wait_for_load_state("networkidle")
                 watched.page.screenshot(path=str(SCREENSHOTS / f"{SHOT_NAMES.get(name, name)}.{lang}.png"))

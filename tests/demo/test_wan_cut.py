@@ -33,7 +33,7 @@ from tests.demo.support import (
     running_console,
     wait_for,
 )
-from tests.helpers import free_port, require, require_root
+from tests.helpers import api_token, free_port, require, require_root
 
 PAIR = ("east-west-1", "east-west-2")
 WEST_DC = (
@@ -260,14 +260,15 @@ def test_cutting_the_east_west_links_pages_once_for_the_link_group_not_once_per_
         stack.enter_context(agents.running_agents(built, tmp_path / "agents"))
         stack.enter_context(agents.running_front_ends(built))
         console = stack.enter_context(running_console(config_path, tmp_path / "console.log"))
+        token = api_token(tmp_path / "config" / "data", role="viewer")
 
         def up() -> float:
             assert console.poll() is None, (tmp_path / "console.log").read_text(encoding="utf-8")[-2000:]
-            result = api(base, "/api/v1/query?query=count(up%3D%3D1)")["result"]
+            result = api(base, "/api/v1/query?query=count(up%3D%3D1)", token)["result"]
             return float(result[0]["value"][1]) if result else 0.0
 
         wait_for("every target up", up, lambda n: n == answering, 40)
-        assert api(base, "/api/v1/alerts")["alerts"] == []
+        assert api(base, "/api/v1/alerts", token)["alerts"] == []
         assert hook.received == []
 
         silent = agents.cut_links(built, tmp_path / "agents", PAIR)
@@ -278,10 +279,12 @@ def test_cutting_the_east_west_links_pages_once_for_the_link_group_not_once_per_
             flushed = all(g["status"].startswith("not notified yet") for a in unreachable for g in a["groups"])
             return len(unreachable) == len(silent) and flushed and bool(hook.received)
 
-        wait_for("the cut's page", lambda: api(base, "/api/v1/alerts")["alerts"], settled, 120)
+        wait_for("the cut's page", lambda: api(base, "/api/v1/alerts", token)["alerts"], settled, 120)
         time.sleep(6)  # a rule evaluation and a group_wait more: nothing else may page
         # This machine's own resource alerts (CpuHigh on console-host while the tests load it) are not the cut's.
-        alerts = [a for a in api(base, "/api/v1/alerts")["alerts"] if a["labels"].get("target") != estate.CONSOLE_HOST]
+        alerts = [
+            a for a in api(base, "/api/v1/alerts", token)["alerts"] if a["labels"].get("target") != estate.CONSOLE_HOST
+        ]
         received, payloads = list(hook.received), list(hook.payloads)
     assert console.returncode == 0
     assert "Traceback" not in (tmp_path / "console.log").read_text(encoding="utf-8")

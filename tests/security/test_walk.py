@@ -167,7 +167,7 @@ def test_every_route_refuses_nobody_with_401_or_the_login_page(console: Running)
         if endpoint in PUBLIC or endpoint == CALLBACK_ROUTE:  # callbacks: test_each_callback_...
             continue
         answer = _ask(nobody, method, path, {})
-        if endpoint in PAGE_ROUTES:  # `/` is the wall's address first
+        if endpoint in PAGE_ROUTES or endpoint == "auth.account_page":  # `/` is the wall's address first
             login = "/wall" if path == "/" else f"/login?next={path}"
             assert (answer.status_code, answer.headers["location"]) == (302, login), path
         else:
