@@ -47,6 +47,7 @@ from alerts.alertconfig import AlertingConfig
 from alerts.evaluation import QueryEngineLike
 from alerts.export import write_export
 from alerts.maintenance import MaintenanceWindow
+from alerts.reload import changed_sections, restart_needed
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
 from alerts.service import DEFAULT_RECEIVER, Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler, oneshot
@@ -318,6 +319,8 @@ class Console:
     access: Access | None = None
     app: flask.Flask | None = None
     """What `server` serves (the tests walk its routes)."""
+    settings: config.Config | None = None
+    """The config it started with (a reload compares the file with it)."""
 
     def health(self) -> HealthReport:
         ok, detail = self.store.health()
@@ -412,7 +415,7 @@ def start_console(settings: config.Config, listen: str, data_dir: Path, groups: 
         keep_observing, loop, reporting.recorder(api.engine.instant, lambda: alerting.pipeline.firing().values()), clock
     )
     holder["console"] = Console(
-        server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting, access, app
+        server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting, access, app, settings
     )
     server.start()
     log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
@@ -493,9 +496,53 @@ def web_app(
         availability=availability_api,
         audit=lambda: access().audit,
         status_config=lambda: config_status(settings),
+        reload=lambda: reload_config(holder["console"]),
     )
     web = create_dash(app, web_data, default_language=console.language, actions=web_actions)
     return app, web
+
+
+class ReloadRefused(ValueError):
+    """A config reload that changed nothing: the file's problems, one per line as check-config writes them."""
+
+
+def reload_config(running: Console, *, actor: str | None = None) -> dict[str, object]:
+    """Read the config file `running` started from again (and its rule files) and apply what can
+    change live: the rule groups and the config's maintenance windows (alerts/reload.py); returns
+    what was done, naming the sections that changed but need a restart. A file with problems changes
+    nothing: ReloadRefused. Recorded in the audit log as `config.reload` (by the request's principal,
+    else `actor`)."""
+    assert running.settings is not None and running.alerting is not None and running.access is not None
+    alerting, access = running.alerting, running.access
+    try:
+        new = config.load_file(running.settings.source)
+        groups = load_rule_files(expand_rule_globs(new.base_dir, new.rule_files))
+    except config.ConfigError as exc:
+        problems = [str(problem) for problem in exc.problems]
+        failed = {"outcome": "failed", "problems": problems}
+        access.record("config.reload", running.settings.source, failed, actor=actor)
+        raise ReloadRefused("\n".join(problems)) from None
+    changed = changed_sections(running.settings, new)
+    rules = asyncio.run_coroutine_threadsafe(alerting.replace_rules(groups), running.loop).result(30)
+    windows = new.alerting.maintenance_windows if new.alerting is not None else ()
+    replaced = alerting.replace_windows(windows)
+    answer: dict[str, object] = {
+        "changed": changed,
+        "restartNeeded": restart_needed(changed),
+        "groups": rules.groups_after,
+        "rules": rules.rules_after,
+        "groupsGone": list(rules.gone),
+        "windowsReplaced": replaced,
+    }
+    access.record("config.reload", running.settings.source, answer, actor=actor)
+    log.info(
+        "config reloaded: %d rules in %d groups; changed: %s; needs a restart: %s",
+        rules.rules_after,
+        rules.groups_after,
+        ", ".join(changed) or "nothing",
+        ", ".join(restart_needed(changed)) or "nothing",
+    )
+    return answer
 
 
 def access_policy(settings: config.Config) -> AccessPolicy:
@@ -623,16 +670,25 @@ def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> in
     except OSError as exc:
         err.write(f"error: cannot listen on {listen}: {exc.strerror or exc}\n")
         return 1
-    stopping = threading.Event()
+    stopping, reloading = threading.Event(), threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("received %s: shutting down", signal.Signals(signum).name)
         stopping.set()
 
+    def on_hangup(signum: int, frame: FrameType | None) -> None:
+        reloading.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)  # reload the config, as Prometheus does
     while not stopping.wait(0.5):
-        pass
+        if reloading.is_set():
+            reloading.clear()
+            try:
+                reload_config(console, actor="signal:SIGHUP")
+            except ReloadRefused as exc:
+                log.error("config reload refused, nothing changed:\n%s", exc)
     console.stop()
     log.info("stopped")
     return 0

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from alerts.alertconfig import AlertingConfig
+from alerts.maintenance import MaintenanceWindow
 
 if TYPE_CHECKING:  # the types only: alerts/ reads config leaf modules, never the loader
     from config import Config
@@ -70,7 +71,7 @@ def _document(loaded: Config) -> ConfigDocument:
     return loaded.document
 
 
-def _split_alerting(section: AlertingConfig | None) -> tuple[AlertingConfig, object]:
+def _split_alerting(section: AlertingConfig | None) -> tuple[AlertingConfig, tuple[MaintenanceWindow, ...]]:
     """The section without its maintenance windows, and the windows."""
     whole = section if section is not None else AlertingConfig()
     return whole.model_copy(update={"maintenance_windows": ()}), whole.maintenance_windows

@@ -70,6 +70,7 @@ ROUTE_PERMISSIONS: Mapping[str, Permission] = MappingProxyType(
         "api_v1.query_exemplars": Permission.VIEW,
         "api_v1.buildinfo": Permission.VIEW,
         "api_v1_status.config": Permission.ADMIN,
+        "api_v1_admin.reload": Permission.ADMIN,
         "api_v1_alerts.alerts": Permission.VIEW,
         "api_v1_alerts.ack": Permission.ACKNOWLEDGE,
         "api_v1_alerts.unack": Permission.ACKNOWLEDGE,

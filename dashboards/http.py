@@ -181,6 +181,7 @@ def create_server(
     availability: Callable[[], AvailabilityApi | None] | None = None,
     audit: Callable[[], AuditLog | None] | None = None,
     status_config: Callable[[], Mapping[str, object]] | None = None,
+    reload: Callable[[], Mapping[str, object]] | None = None,
 ) -> flask.Flask:
     """Build the console's Flask server with `GET /metrics` and `GET /healthz` (HEAD too).
 
@@ -205,7 +206,9 @@ def create_server(
 
     `/api/v1/audit*` (when `audit` is given): the audit log (dashboards/api_audit.py);
     `/api/v1/status/config` (when `status_config` is given): the effective configuration with its
-    secrets replaced by a marker, Prometheus' shape.
+    secrets replaced by a marker, Prometheus' shape. `POST /api/v1/admin/reload` (when `reload` is
+    given): reload the config file, answering what `reload()` returns; 400 with its message when it
+    raises ValueError (the file's problems: nothing changed).
 
     Who may call the API is decided by `dashboards.auth.install_access`, which `run` always puts on
     this server: the metrics token opens `/metrics` only. Without it (a library use: the API's own
@@ -268,6 +271,18 @@ def create_server(
             "/config", "config", lambda: json_response({"status": "success", "data": status_config()}, 200)
         )
         server.register_blueprint(status)
+    if reload is not None:
+        admin = flask.Blueprint("api_v1_admin", __name__, url_prefix="/api/v1/admin")
+
+        def reload_endpoint() -> flask.Response:
+            try:
+                outcome = reload()
+            except ValueError as exc:
+                return json_response({"status": "error", "errorType": "bad_data", "error": str(exc)}, 400)
+            return json_response({"status": "success", "data": outcome}, 200)
+
+        admin.add_url_rule("/reload", "reload", reload_endpoint, methods=["POST"])
+        server.register_blueprint(admin)
     return server
 
 

@@ -41,7 +41,6 @@ device does.
 from __future__ import annotations
 
 import hashlib
-
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,7 +105,9 @@ def start(tmp_path: Path, *, security: str = "{totp_roles: []}", extra: str = ""
     a kiosk named `lobby`."""
     port = free_port()
     loaded = config.load_file(_config(tmp_path, port, security, extra))
-    console = run_console.start_console(loaded, f"127.0.0.1:{port}", tmp_path / "data")
+    groups = run_console.load_rules(loaded, sys.stderr)
+    assert groups is not None
+    console = run_console.start_console(loaded, f"127.0.0.1:{port}", tmp_path / "data", groups)
     found = Running(f"http://127.0.0.1:{port}", console, tmp_path / "data")
     now = time.time()
     for role in ROLES:

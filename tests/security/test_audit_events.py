@@ -248,7 +248,7 @@ def test_an_audit_export_is_recorded(console: Running) -> None:
 def test_a_kiosk_login_is_recorded(console: Running) -> None:
     before = _count(console)
     console.kiosk()
-    assert _brief(_new_entries(console, before)) == [("lobby", "kiosk.login", "lobby", "ok")]
+    assert _brief(_new_entries(console, before)) == [("kiosk:lobby", "kiosk.login", "lobby", "ok")]
 
 
 def test_every_role_has_a_user(console: Running) -> None:

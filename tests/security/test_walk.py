@@ -38,6 +38,7 @@ ROUTES: Mapping[str, str] = {
     "api_v1.query_exemplars": "viewer",
     "api_v1.buildinfo": "viewer",
     "api_v1_status.config": "admin",
+    "api_v1_admin.reload": "admin",
     "api_v1_alerts.alerts": "viewer",
     "api_v1_alerts.ack": "operator",
     "api_v1_alerts.unack": "operator",
