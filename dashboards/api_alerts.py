@@ -56,6 +56,7 @@ __all__ = [
     "AlertsApiError",
     "AuditHook",
     "alerts_blueprint",
+    "error_response",
     "json_response",
     "rfc3339",
     "text_field",
@@ -410,8 +411,7 @@ def alerts_blueprint(api: Callable[[], AlertsApi | None]) -> flask.Blueprint:
                 raise AlertsApiError("unavailable", "alerting is not running")
             data = handler(current)
         except AlertsApiError as exc:
-            body = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-            return json_response(body, AlertsApiError.STATUS.get(exc.error_type, 400))
+            return error_response(exc)
         return json_response({"status": "success", "data": data}, 200)
 
     def body() -> Mapping[str, Any]:
@@ -465,6 +465,12 @@ def alerts_blueprint(api: Callable[[], AlertsApi | None]) -> flask.Blueprint:
         return answer(lambda a: a.notifications())
 
     return bp
+
+
+def error_response(exc: AlertsApiError) -> flask.Response:
+    """The API's error answer for `exc`: `{"status":"error","errorType":...,"error":...}` with its status."""
+    body = {"status": "error", "errorType": exc.error_type, "error": exc.message}
+    return json_response(body, AlertsApiError.STATUS.get(exc.error_type, 400))
 
 
 def json_response(body: object, status: int) -> flask.Response:

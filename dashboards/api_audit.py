@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 
 import flask
 
-from dashboards.api_alerts import AlertsApiError, json_response, rfc3339, time_field
+from dashboards.api_alerts import AlertsApiError, error_response, json_response, rfc3339, time_field
 from security.audit import AuditEntry, AuditLog, AuditQuery, ChainBreak, detail_text
 
 __all__ = [
@@ -203,17 +203,13 @@ def audit_blueprint(
             raise AlertsApiError("unavailable", "the console keeps no audit log")
         return found
 
-    def error(exc: AlertsApiError) -> flask.Response:
-        body = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-        return json_response(body, AlertsApiError.STATUS.get(exc.error_type, 400))
-
     @bp.get("")
     def search() -> flask.Response:
         try:
             log = current()
             query = parse_query(flask.request.args, _limit(flask.request.args.get("limit")))
         except AlertsApiError as exc:
-            return error(exc)
+            return error_response(exc)
         page = log.page(query)
         data = {"entries": [entry_json(e) for e in page.entries], "total": page.total, "chain": chain_json(log.check())}
         return json_response({"status": "success", "data": data}, 200)
@@ -232,7 +228,7 @@ def audit_blueprint(
                     "bad_data", f"{page.total} entries match: an export holds at most {EXPORT_LIMIT}, narrow the filter"
                 )
         except AlertsApiError as exc:
-            return error(exc)
+            return error_response(exc)
         at = now()
         entries = list(reversed(page.entries))
         if fmt == "csv":

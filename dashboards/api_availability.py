@@ -24,7 +24,15 @@ from typing import Any
 
 import flask
 
-from dashboards.api_alerts import AlertsApiError, AuditHook, json_response, rfc3339, text_field, time_field
+from dashboards.api_alerts import (
+    AlertsApiError,
+    AuditHook,
+    error_response,
+    json_response,
+    rfc3339,
+    text_field,
+    time_field,
+)
 from model import Clock
 from reports.calendars import Language
 from reports.history import Reclassification
@@ -114,8 +122,7 @@ def availability_blueprint(api: Callable[[], AvailabilityApi | None]) -> flask.B
         try:
             data = handler()
         except AlertsApiError as exc:
-            body = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-            return json_response(body, AlertsApiError.STATUS.get(exc.error_type, 400))
+            return error_response(exc)
         return json_response({"status": "success", "data": data}, 200)
 
     @bp.get("")
@@ -139,8 +146,7 @@ def availability_blueprint(api: Callable[[], AvailabilityApi | None]) -> flask.B
             body, content_type, name = export_file(found.report(args()), fmt, lang, found.reporting.config.timezone)
             found.record("report.export", name, {"period": args()["period"], "format": fmt})
         except AlertsApiError as exc:
-            error = {"status": "error", "errorType": exc.error_type, "error": exc.message}
-            return json_response(error, AlertsApiError.STATUS.get(exc.error_type, 400))
+            return error_response(exc)
         return flask.Response(
             body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )

@@ -30,7 +30,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from dashboards.api import QueryApi, api_blueprint
-from dashboards.api_alerts import AlertsApi, alerts_blueprint, json_response
+from dashboards.api_alerts import AlertsApi, AlertsApiError, alerts_blueprint, error_response, json_response
 from dashboards.api_audit import audit_blueprint
 from dashboards.api_availability import AvailabilityApi, availability_blueprint
 from dashboards.authz import record
@@ -278,7 +278,7 @@ def create_server(
             try:
                 outcome = reload()
             except ValueError as exc:
-                return json_response({"status": "error", "errorType": "bad_data", "error": str(exc)}, 400)
+                return error_response(AlertsApiError("bad_data", str(exc)))
             return json_response({"status": "success", "data": outcome}, 200)
 
         admin.add_url_rule("/reload", "reload", reload_endpoint, methods=["POST"])

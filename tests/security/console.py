@@ -24,9 +24,19 @@ import run_console
 from dashboards.auth import Access
 from tests.helpers import free_port
 
-__all__ = ["PASSWORDS", "ROLES", "Running", "csrf_of", "running", "start"]
+__all__ = ["PASSWORDS", "ROLES", "UP_RULE", "Running", "csrf_of", "running", "start", "write_config"]
 
 ROLES = ("viewer", "operator", "oncall", "manager", "admin")
+UP_RULE = """\
+groups:
+  - name: console
+    interval: 1s
+    rules:
+      - alert: ConsoleHostUp
+        expr: up{target="console-host"} == 1
+        labels: {severity: info}
+"""
+"""A rule file whose alert fires as soon as the console has collected its host once."""
 PASSWORDS = {role: f"{role}-password-2026" for role in ROLES}
 """Each role's user is named after the role (`viewer`, ..., `admin`) with this password."""
 
@@ -77,7 +87,8 @@ class Running:
         return client
 
 
-def _config(tmp_path: Path, port: int, security: str, extra: str) -> Path:
+def write_config(tmp_path: Path, port: int, security: str = "{totp_roles: []}", extra: str = "") -> Path:
+    """`tmp_path/console.yaml`: the console host on `port`, data in `tmp_path/data`, then `extra`."""
     path = tmp_path / "console.yaml"
     path.write_text(
         f"""console:
@@ -104,7 +115,7 @@ def start(tmp_path: Path, *, security: str = "{totp_roles: []}", extra: str = ""
     """A running console (stop it: `running.console.stop()`) with one user and token per role and
     a kiosk named `lobby`."""
     port = free_port()
-    loaded = config.load_file(_config(tmp_path, port, security, extra))
+    loaded = config.load_file(write_config(tmp_path, port, security, extra))
     groups = run_console.load_rules(loaded, sys.stderr)
     assert groups is not None
     console = run_console.start_console(loaded, f"127.0.0.1:{port}", tmp_path / "data", groups)

@@ -17,20 +17,11 @@ import httpx
 import pytest
 
 from security.audit import AUDIT_FILE, AuditEntry
-from tests.security.console import ROLES, Running, csrf_of, running
+from tests.security.console import ROLES, UP_RULE, Running, csrf_of, running
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = """\
-groups:
-  - name: console
-    interval: 1s
-    rules:
-      - alert: ConsoleHostUp
-        expr: up{target="console-host"} == 1
-        labels: {severity: info}
-"""
 EXTRA = """\
 rule_files: [rules.yaml]
 availability:
@@ -42,7 +33,7 @@ availability:
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     directory = tmp_path_factory.mktemp("audit")
-    (directory / "rules.yaml").write_text(RULES, encoding="utf-8")
+    (directory / "rules.yaml").write_text(UP_RULE, encoding="utf-8")
     with running(directory, extra=EXTRA) as found:
         yield found
 
@@ -285,3 +276,52 @@ def test_audit_verify_passes_then_names_a_changed_and_a_deleted_entry(tmp_path: 
     db.close()
     deleted = _verify(tmp_path / "data")
     assert (deleted.returncode, deleted.stderr) == (1, "audit log: entry 3 is missing (the next is 4)\n")
+
+
+def _submit_form(client: httpx.Client, pending: dict[str, str], fields: dict[str, object]) -> httpx.Response:
+    """The alerts page's form submitted as the browser sends it: every form field's value as a state."""
+    dep = next(d for d in client.get("/_dash-dependencies").json() if d["output"].startswith("..alerts-message"))
+    outputs = [{"id": p.split(".")[0], "property": p.split(".", 1)[1]} for p in dep["output"].strip(".").split("...")]
+    values = {"alerts-pending": pending, **fields}
+    state = [{"id": s["id"], "property": s["property"], "value": values.get(s["id"])} for s in dep["state"]]
+    body = {
+        "output": dep["output"],
+        "outputs": outputs,
+        "inputs": [{"id": "alerts-submit", "property": "n_clicks", "value": 1}],
+        "state": state,
+        "changedPropIds": ["alerts-submit.n_clicks"],
+    }
+    return client.post(
+        "/_dash-update-component",
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json", "X-CSRFToken": csrf_of(client)},
+    )
+
+
+def test_an_acknowledgement_on_the_page_is_by_the_logged_in_user_not_the_typed_name(
+    console: Running, firing: str
+) -> None:
+    operator = console.login("operator")
+    before = _count(console)
+    answer = _submit_form(
+        operator, {"action": "ack", "ref": firing}, {"alerts-actor": "mallory", "alerts-comment": "on it"}
+    )
+    assert answer.status_code == 200, answer.text
+    entries = _new_entries(console, before)
+    assert _brief(entries) == [("operator", "alert.ack", firing, "ok")]
+    alerts = _token_client(console, "viewer").get("/api/v1/alerts").json()["data"]["alerts"]
+    assert next(a for a in alerts if a["fingerprint"] == firing)["acknowledgement"]["by"] == "operator"
+    _token_client(console, "operator").delete(f"/api/v1/alerts/{firing}/ack")
+
+
+def test_a_silence_on_the_page_by_an_operator_is_refused_and_recorded(console: Running, firing: str) -> None:
+    operator = console.login("operator")
+    silences = _token_client(console, "viewer").get("/api/v1/silences").json()["data"]
+    before = _count(console)
+    fields = {"alerts-matchers": 'alertname="ConsoleHostUp"', "alerts-duration": "1h", "alerts-comment": "x"}
+    answer = _submit_form(operator, {"action": "silence", "ref": firing}, fields)
+    assert answer.status_code == 200
+    message = answer.json()["response"]["alerts-message"]["children"]
+    assert message == "このロールでは実行できません（silence 権限が必要です）"
+    assert _brief(_new_entries(console, before)) == [("operator", "authz.denied", "alerts.silence", "denied")]
+    assert _token_client(console, "viewer").get("/api/v1/silences").json()["data"] == silences

@@ -15,20 +15,12 @@ import httpx
 import pytest
 
 from tests.helpers import api_token, free_port
-from tests.security.console import running
+from tests.security.console import UP_RULE, running, write_config
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-ONE_RULE = """\
-groups:
-  - name: console
-    interval: 1s
-    rules:
-      - alert: ConsoleHostUp
-        expr: up{target="console-host"} == 1
-        labels: {severity: info}
-"""
+ONE_RULE = UP_RULE
 TWO_RULES = (
     ONE_RULE
     + """\
@@ -93,20 +85,7 @@ def test_an_admin_reloads_new_rules_and_a_broken_file_changes_nothing(tmp_path: 
 def test_sighup_reloads_the_rules_of_a_running_console(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "rules.yaml").write_text(ONE_RULE, encoding="utf-8")
-    config = tmp_path / "console.yaml"
-    config.write_text(
-        f"""console:
-  listen: 127.0.0.1:{port}
-  data_dir: {tmp_path / "data"}
-sites: [{{id: dc-east, name: East}}]
-systems: [{{id: records, name: Records}}]
-devices:
-  - {{name: console-host, site: dc-east, system: records, role: server, address: 127.0.0.1,
-     collectors: {{host: {{interval: 1s, timeout: 900ms}}}}}}
-rule_files: [rules.yaml]
-""",
-        encoding="utf-8",
-    )
+    config = write_config(tmp_path, port, extra="rule_files: [rules.yaml]\n")
     log = tmp_path / "console.log"
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(
