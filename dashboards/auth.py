@@ -1,4 +1,5 @@
-"""Logins, sessions and the guard in front of every route: `install_access(server, app, access)`.
+"""Sessions, principals and the guard in front of every route: `install_access(server, app, access)`
+(the login, logout, kiosk and account routes it puts on the server are in dashboards/login.py).
 
 Who a request is (its `Principal`) comes from one of:
 
@@ -31,24 +32,34 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import dash
 import flask
 import flask_login
 import werkzeug
 
-from dashboards import login_page
 from dashboards.authz import ACCESS_KEY
 from dashboards.guard import CALLBACK_ROUTE, CHANGING_METHODS, content_security_policy, needed, same_origin_json
 from model import Clock
 from security.access import Principal
 from security.audit import AUDIT_FILE, AuditLog
 from security.sessions import SESSIONS_FILE, Session, SessionDB
-from security.users import USERS_FILE, Role, User, UserDB
+from security.users import USERS_FILE, Role, UserDB
 
-__all__ = ["CSRF_COOKIE", "SECRET_KEY_FILE", "Access", "AccessPolicy", "install_access"]
+__all__ = [
+    "CSRF_COOKIE",
+    "LOGIN_CSRF",
+    "SECRET_KEY_FILE",
+    "Access",
+    "AccessPolicy",
+    "WebUser",
+    "access_of",
+    "current_user",
+    "error_answer",
+    "install_access",
+    "set_csrf_cookie",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +68,7 @@ CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
 SECRET_KEY_FILE = "web-secret.key"
 """In DATA_DIR: the key that signs the session cookie (which holds only the server-side session id)."""
-_LOGIN_CSRF = "login_csrf"
+LOGIN_CSRF = "login_csrf"
 _CHECKED_WITHOUT_PRINCIPAL = frozenset({"auth.login", "auth.logout"})
 
 
@@ -130,7 +141,7 @@ def _secret_key(path: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-class _WebUser(flask_login.UserMixin):  # type: ignore[misc]  # flask_login ships no types
+class WebUser(flask_login.UserMixin):  # type: ignore[misc]  # flask_login ships no types
     """What Flask-Login holds: the principal and the server-side session id (its `get_id`)."""
 
     def __init__(self, principal: Principal, session_id: str, session: Session | None) -> None:
@@ -142,7 +153,7 @@ class _WebUser(flask_login.UserMixin):  # type: ignore[misc]  # flask_login ship
         return self.session_id
 
 
-def _access() -> Access:
+def access_of() -> Access:
     found: Access = flask.current_app.extensions[ACCESS_KEY]
     return found
 
@@ -174,7 +185,9 @@ def install_access(server: flask.Flask, app: dash.Dash, access: Access) -> None:
     manager.user_loader(_load_session)
     manager.request_loader(_load_token)
     manager.init_app(server)
-    server.register_blueprint(_blueprint())
+    from dashboards.login import blueprint  # login.py builds on this module
+
+    server.register_blueprint(blueprint())
 
     def guard() -> flask.Response | werkzeug.Response | None:
         return _guard(app)
@@ -187,8 +200,8 @@ def install_access(server: flask.Flask, app: dash.Dash, access: Access) -> None:
 
 
 # -- who is asking ---------------------------------------------------------------------------------
-def _load_session(session_id: str) -> _WebUser | None:
-    access = _access()
+def _load_session(session_id: str) -> WebUser | None:
+    access = access_of()
     session = access.sessions.get(session_id, access.clock.now())
     if session is None:
         return None
@@ -196,27 +209,27 @@ def _load_session(session_id: str) -> _WebUser | None:
         if not any(k.name == session.name and k.revoked_at is None for k in access.users.kiosks()):
             access.sessions.end(session_id, access.clock.now())  # revoked while this session was open
             return None
-        return _WebUser(Principal(session.name, None, "kiosk", session.key), session_id, session)
+        return WebUser(Principal(session.name, None, "kiosk", session.key), session_id, session)
     user = access.users.get(session.name)
     if user is None or user.disabled:
         access.sessions.end(session_id, access.clock.now())
         return None
-    return _WebUser(Principal(user.name, user.role, "session", session.key), session_id, session)
+    return WebUser(Principal(user.name, user.role, "session", session.key), session_id, session)
 
 
-def _load_token(request: flask.Request) -> _WebUser | None:
+def _load_token(request: flask.Request) -> WebUser | None:
     scheme, _, token = (request.headers.get("Authorization") or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    user = _access().users.user_for_token(token.strip())
+    user = access_of().users.user_for_token(token.strip())
     if user is None:
         return None
-    return _WebUser(Principal(user.name, user.role, "token"), "", None)
+    return WebUser(Principal(user.name, user.role, "token"), "", None)
 
 
-def _current_user() -> _WebUser | None:
+def current_user() -> WebUser | None:
     user = flask_login.current_user
-    return user if isinstance(user, _WebUser) else None
+    return user if isinstance(user, WebUser) else None
 
 
 # -- the guard -------------------------------------------------------------------------------------
@@ -226,7 +239,7 @@ def _guard(app: dash.Dash) -> flask.Response | werkzeug.Response | None:
     endpoint = request.url_rule.endpoint if request.url_rule is not None else ""
     if need.public and endpoint not in _CHECKED_WITHOUT_PRINCIPAL:
         return None
-    user = _current_user()
+    user = current_user()
     principal = user.principal if user is not None else None
     flask.g.principal = principal
     cookie_made = principal is not None and principal.kind != "token"
@@ -240,28 +253,28 @@ def _guard(app: dash.Dash) -> flask.Response | werkzeug.Response | None:
         return _unauthenticated(request, endpoint)
     if need.permission is None or not principal.may(need.permission):
         wanted = need.permission.value if need.permission is not None else "nobody"
-        _access().record("authz.denied", request.path, {"outcome": "denied", "needs": wanted})
-        return _error(403, "forbidden", f"{principal.actor} may not do this (it needs the {wanted} permission)")
+        access_of().record("authz.denied", request.path, {"outcome": "denied", "needs": wanted})
+        return error_answer(403, "forbidden", f"{principal.actor} may not do this (it needs the {wanted} permission)")
     if need.page is not None and endpoint == CALLBACK_ROUTE:
         template, variables = need.page
         page = template.strip("/").split("/")[0] or "wall"
-        _access().record(f"view.{page}", next(iter(variables.values()), template), {})
+        access_of().record(f"view.{page}", next(iter(variables.values()), template), {})
     return None
 
 
-def _check_change(request: flask.Request, user: _WebUser | None, endpoint: str) -> flask.Response | None:
+def _check_change(request: flask.Request, user: WebUser | None, endpoint: str) -> flask.Response | None:
     """A cookie-borne change must be same-origin JSON with the right CSRF token."""
     problem = same_origin_json(request)
     if problem is not None:
         status, why = problem
-        return _error(status, "forbidden" if status == 403 else "unsupported_media_type", why)
+        return error_answer(status, "forbidden" if status == 403 else "unsupported_media_type", why)
     if endpoint == "auth.login" or (endpoint == "auth.logout" and user is None):
-        expected = flask.session.get(_LOGIN_CSRF, "")
+        expected = flask.session.get(LOGIN_CSRF, "")
     else:
         expected = user.session.csrf if user is not None and user.session is not None else ""
     given = request.headers.get(CSRF_HEADER, "")
     if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
-        return _error(403, "forbidden", f"missing or wrong CSRF token ({CSRF_HEADER})")
+        return error_answer(403, "forbidden", f"missing or wrong CSRF token ({CSRF_HEADER})")
     return None
 
 
@@ -270,18 +283,20 @@ def _unauthenticated(request: flask.Request, endpoint: str) -> flask.Response | 
         target = request.full_path.rstrip("?")
         return flask.redirect("/login?next=" + quote(target, safe="/"))
     log.warning("refused %s %s from %s: no session or token", request.method, request.path, request.remote_addr)
-    response = _error(401, "unauthorized", f"{request.path} needs a login session or 'Authorization: Bearer <token>'")
+    response = error_answer(
+        401, "unauthorized", f"{request.path} needs a login session or 'Authorization: Bearer <token>'"
+    )
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 
-def _error(status: int, kind: str, message: str) -> flask.Response:
+def error_answer(status: int, kind: str, message: str) -> flask.Response:
     body = flask.json.dumps({"status": "error", "errorType": kind, "error": message})
     return flask.Response(body, status=status, content_type="application/json")
 
 
 def _headers(app: dash.Dash, response: flask.Response) -> flask.Response:
-    access = _access()
+    access = access_of()
     if not access._csp:
         access._csp.append(content_security_policy(list(app.csp_hashes())))
     h = response.headers
@@ -295,188 +310,11 @@ def _headers(app: dash.Dash, response: flask.Response) -> flask.Response:
         h["Strict-Transport-Security"] = "max-age=31536000"
     if not flask.request.path.startswith(("/_dash-component-suites/", "/assets/", "/static/")):
         h.setdefault("Cache-Control", "no-store")
-    user = _current_user() if flask.g.get("principal") is not None else None
+    user = current_user() if flask.g.get("principal") is not None else None
     if user is not None and user.session is not None and flask.request.cookies.get(CSRF_COOKIE) != user.session.csrf:
-        _set_csrf_cookie(response, user.session.csrf, access.policy.secure_cookies)
+        set_csrf_cookie(response, user.session.csrf, access.policy.secure_cookies)
     return response
 
 
-def _set_csrf_cookie(response: werkzeug.Response, token: str, secure: bool) -> None:
+def set_csrf_cookie(response: werkzeug.Response, token: str, secure: bool) -> None:
     response.set_cookie(CSRF_COOKIE, token, path="/", samesite="Strict", secure=secure, httponly=False)
-
-
-# -- login, logout, kiosk, account -----------------------------------------------------------------
-def _blueprint() -> flask.Blueprint:
-    bp = flask.Blueprint("auth", __name__)
-    bp.add_url_rule("/login", "login_page", _login_page, methods=["GET"])
-    bp.add_url_rule("/login", "login", _login, methods=["POST"])
-    bp.add_url_rule("/logout", "logout", _logout, methods=["POST"])
-    bp.add_url_rule("/kiosk/<token>", "kiosk", _kiosk, methods=["GET"])
-    bp.add_url_rule("/account", "account_page", _account_page, methods=["GET"])
-    bp.add_url_rule("/account/password", "change_password", _change_password, methods=["POST"])
-    return bp
-
-
-def _language() -> str:
-    from dashboards.app import request_language  # the shell's language rule; app imports nothing of here
-
-    return request_language()
-
-
-def _login_page() -> flask.Response:
-    token = flask.session.get(_LOGIN_CSRF) or secrets.token_urlsafe(32)
-    flask.session[_LOGIN_CSRF] = token
-    html = login_page.login_html(_language(), token, _safe_next(flask.request.args.get("next")))
-    return flask.Response(html, content_type="text/html; charset=utf-8")
-
-
-def _safe_next(target: str | None) -> str:
-    """A path of this site to go to after login (never another site's address)."""
-    parts = urlsplit(target or "")
-    if not parts.path.startswith("/") or parts.path.startswith("//") or parts.scheme or parts.netloc:
-        return "/wall"
-    if parts.path.startswith(("/login", "/logout", "/kiosk/")):
-        return "/wall"
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _login() -> flask.Response:
-    access = _access()
-    body = flask.request.get_json(silent=True)
-    if not isinstance(body, Mapping):
-        return _error(400, "bad_data", "the request body must be a JSON object")
-    name, password, code = (str(body.get(key) or "") for key in ("name", "password", "code"))
-    name = name[:128]  # what the audit log keeps of a name typed by anyone
-    now = access.clock.now()
-    lang = _language()
-    locked = access.sessions.locked_until(name, now)
-    if locked is not None:
-        access.record("login.failed", name, {"outcome": "failed", "reason": "locked"}, actor=name)
-        return _refused(login_page.locked_message(lang, locked, now))
-    user = access.users.check_password(name, password)
-    if user is None:
-        return _failed(access, name, now, "password", login_page.text("login.wrong", lang))
-    refused = _second_factor(access, user, code, now, lang)
-    if refused is not None:
-        return refused
-    access.sessions.succeeded(name)
-    return _open_session(access, user, now, _safe_next(str(body.get("next") or "")))
-
-
-def _second_factor(access: Access, user: User, code: str, now: float, lang: str) -> flask.Response | None:
-    """None when `user` needs no second factor or `code` is right; else the answer to send."""
-    name = user.name
-    if user.role not in access.policy.totp_roles and not user.totp:
-        return None
-    if not user.totp:
-        access.record("login.failed", name, {"outcome": "failed", "reason": "no second factor"}, actor=name)
-        return _refused(login_page.text("login.enroll", lang).format(role=user.role.value, name=name))
-    if not code:
-        body = {"totp": True, "error": login_page.text("login.code", lang)}
-        return flask.Response(flask.json.dumps(body), status=401, content_type="application/json")
-    if not access.users.check_totp(name, code, now):
-        return _failed(access, name, now, "second factor", login_page.text("login.wrong_code", lang), totp=True)
-    return None
-
-
-def _failed(access: Access, name: str, now: float, reason: str, message: str, *, totp: bool = False) -> flask.Response:
-    lock = access.sessions.failed(
-        name, now, attempts=access.policy.lockout_attempts, lock_for=access.policy.lockout_for
-    )
-    detail: dict[str, object] = {"outcome": "failed", "reason": reason}
-    if lock is not None:
-        detail["locked_until"] = lock
-    access.record("login.failed", name, detail, actor=name)
-    if lock is not None:
-        message = login_page.locked_message(_language(), lock, now)
-    body = {"error": message, "totp": totp}
-    return flask.Response(flask.json.dumps(body), status=401, content_type="application/json")
-
-
-def _refused(message: str) -> flask.Response:
-    return flask.Response(flask.json.dumps({"error": message}), status=401, content_type="application/json")
-
-
-def _open_session(access: Access, user: User, now: float, target: str) -> flask.Response:
-    flask.session.clear()  # nothing from before the login survives it (no session fixation)
-    session_id, session = access.sessions.create(
-        user.name,
-        "session",
-        now,
-        ip=flask.request.remote_addr or "",
-        idle=access.policy.session_idle,
-        absolute=access.policy.session_max,
-    )
-    principal = Principal(user.name, user.role, "session", session.key)
-    flask_login.login_user(_WebUser(principal, session_id, session))
-    flask.g.principal = principal
-    access.record("login", user.name, {"role": user.role.value})
-    response = flask.Response(flask.json.dumps({"next": target}), content_type="application/json")
-    _set_csrf_cookie(response, session.csrf, access.policy.secure_cookies)
-    return response
-
-
-def _logout() -> flask.Response:
-    access = _access()
-    user = _current_user()
-    if user is not None and user.session_id:
-        access.sessions.end(user.session_id, access.clock.now())
-        access.record("logout", user.principal.name, {})
-    flask_login.logout_user()
-    flask.session.clear()
-    response = flask.Response(flask.json.dumps({"next": "/login"}), content_type="application/json")
-    response.delete_cookie(CSRF_COOKIE, path="/")
-    response.headers["Clear-Site-Data"] = '"storage"'
-    return response
-
-
-def _kiosk(token: str) -> flask.Response | werkzeug.Response:
-    access = _access()
-    name = access.users.kiosk_for_token(token)
-    now = access.clock.now()
-    if name is None:
-        access.record("login.failed", "kiosk", {"outcome": "failed", "reason": "unknown or revoked kiosk token"})
-        return flask.Response(login_page.text("kiosk.refused", _language()), status=401, content_type="text/plain")
-    flask.session.clear()
-    session_id, session = access.sessions.create(
-        name, "kiosk", now, ip=flask.request.remote_addr or "", idle=None, absolute=None
-    )
-    principal = Principal(name, None, "kiosk", session.key)
-    flask_login.login_user(_WebUser(principal, session_id, session))
-    flask.g.principal = principal
-    access.record("kiosk.login", name, {})
-    response = flask.redirect("/wall?kiosk=1")
-    _set_csrf_cookie(response, session.csrf, access.policy.secure_cookies)
-    return response
-
-
-def _account_page() -> flask.Response:
-    user = _current_user()
-    if user is None or user.session is None or user.principal.kind != "session":
-        return _error(403, "forbidden", "only a logged-in user has an account page")
-    html = login_page.account_html(_language(), user.principal.name, user.principal.role, user.session.csrf)
-    return flask.Response(html, content_type="text/html; charset=utf-8")
-
-
-def _change_password(**_: Any) -> flask.Response:
-    access = _access()
-    user = _current_user()
-    body = flask.request.get_json(silent=True)
-    if user is None or user.principal.kind != "session":
-        return _error(403, "forbidden", "only a logged-in user changes their own password")
-    if not isinstance(body, Mapping):
-        return _error(400, "bad_data", "the request body must be a JSON object")
-    name, now = user.principal.name, access.clock.now()
-    if access.users.check_password(name, str(body.get("current") or "")) is None:
-        access.record("user.passwd", name, {"outcome": "failed", "reason": "wrong current password"})
-        return _error(400, "bad_data", login_page.text("account.wrong", _language()))
-    try:
-        access.users.passwd(name, str(body.get("password") or ""), now, actor=name)
-    except ValueError as exc:
-        return _error(400, "bad_data", str(exc))
-    access.sessions.end_for(name, "session", now)  # every session of this user, this one included
-    flask_login.logout_user()
-    flask.session.clear()
-    response = flask.Response(flask.json.dumps({"next": "/login"}), content_type="application/json")
-    response.delete_cookie(CSRF_COOKIE, path="/")
-    return response
