@@ -25,7 +25,8 @@ def check_policy(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    """The argon2id PHC string of `password`, with a fresh random salt (about 50 ms, 64 MiB)."""
+    """The argon2id PHC string of `password`, with a fresh random salt (about 140 ms on the 2-core
+    test machine, 64 MiB; benchmarks/auth.py)."""
     return _HASHER.hash(password)
 
 

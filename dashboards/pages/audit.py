@@ -70,31 +70,23 @@ def _field(label: str, control: Any) -> html.Label:
     return html.Label([html.Span(label, className="audit-label"), control], className="audit-field")
 
 
+def _time_input(component_id: str, value: str, lang: str) -> dcc.Input:
+    """A time filter: `2026-11-27 18:30`, or a date alone for its midnight."""
+    return dcc.Input(
+        id=component_id,
+        value=value,
+        debounce=True,
+        placeholder=t("audit.filter.time.placeholder", lang),
+        spellCheck=False,
+        className="audit-time-filter",
+    )
+
+
 def _filters(filters: view.Filters, lang: str) -> html.Div:
     return html.Div(
         [
-            _field(
-                t("audit.filter.since", lang),
-                dcc.Input(
-                    id=ids.AUDIT_SINCE,
-                    value=filters.since,
-                    debounce=True,
-                    placeholder=t("audit.filter.time.placeholder", lang),
-                    spellCheck=False,
-                    className="audit-time-filter",
-                ),
-            ),
-            _field(
-                t("audit.filter.until", lang),
-                dcc.Input(
-                    id=ids.AUDIT_UNTIL,
-                    value=filters.until,
-                    debounce=True,
-                    placeholder=t("audit.filter.time.placeholder", lang),
-                    spellCheck=False,
-                    className="audit-time-filter",
-                ),
-            ),
+            _field(t("audit.filter.since", lang), _time_input(ids.AUDIT_SINCE, filters.since, lang)),
+            _field(t("audit.filter.until", lang), _time_input(ids.AUDIT_UNTIL, filters.until, lang)),
             _field(
                 t("audit.filter.actor", lang),
                 dcc.Input(
@@ -103,6 +95,7 @@ def _filters(filters: view.Filters, lang: str) -> html.Div:
                     debounce=True,
                     placeholder=t("audit.filter.actor.placeholder", lang),
                     spellCheck=False,
+                    className="audit-actor-filter",
                 ),
             ),
             _field(
@@ -123,6 +116,7 @@ def _filters(filters: view.Filters, lang: str) -> html.Div:
                     value=filters.text,
                     debounce=True,
                     placeholder=t("audit.filter.text.placeholder", lang),
+                    className="audit-text-filter",
                 ),
             ),
         ],
