@@ -25,7 +25,7 @@ from pathlib import Path
 
 from alerts.model import Alert
 from model import Labels
-from store.sqlitetx import transaction
+from store.sqlitetx import open_shared, transaction
 
 __all__ = ["CATEGORIES", "AlertSpan", "HistoryDB", "LeafSpan", "Reclassification"]
 
@@ -100,14 +100,9 @@ class HistoryDB:
     """Thread-safe; `close()` it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
-        self._db = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
+        self._db = open_shared(path, _SCHEMA, synchronous="NORMAL")
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
         self._open: dict[str, str] = {}
         self._alerts: set[str] = set()
         self._watch_start: float | None = None

@@ -21,14 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store.sqlitetx import transaction
+from store.sqlitetx import open_shared, transaction
 
 __all__ = ["AUDIT_FILE", "GENESIS", "AuditEntry", "AuditLog", "AuditPage", "AuditQuery", "ChainBreak", "detail_text"]
 
@@ -170,13 +169,9 @@ class AuditLog:
     """Thread-safe; `close()` it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
-        self._db = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
+        self._db = open_shared(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
 
     def record(self, at: float, actor: str, action: str, subject: str, detail: Mapping[str, Any]) -> AuditEntry:
         body = detail_text(detail)

@@ -28,12 +28,11 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from store.sqlitetx import transaction
+from store.sqlitetx import open_shared, transaction
 
 __all__ = ["KEEP_ENDED", "KINDS", "MAX_LOCK", "SESSIONS_FILE", "TOUCH_EVERY", "Session", "SessionDB"]
 
@@ -128,13 +127,9 @@ class SessionDB:
     the console share it like the sessions)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
-        self._db = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
+        self._db = open_shared(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
 
     def create(
         self, name: str, kind: str, at: float, *, ip: str, idle: float | None, absolute: float | None

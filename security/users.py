@@ -33,7 +33,7 @@ from pathlib import Path
 from security import totp
 from security.audit import AuditLog
 from security.passwords import check_policy, hash_password, needs_rehash, verify_password
-from store.sqlitetx import transaction
+from store.sqlitetx import open_shared, transaction
 
 __all__ = ["USERS_FILE", "Kiosk", "Role", "User", "UserDB", "check_name"]
 
@@ -143,14 +143,10 @@ class UserDB:
     """Thread-safe; `close()` it. Each change is recorded in `audit` as done by `actor`."""
 
     def __init__(self, path: str | os.PathLike[str], audit: AuditLog) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
         self._audit = audit
-        self._db = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
+        self._db = open_shared(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
         with transaction(self._db, self._lock) as db:  # one opener at a time adds missing columns
             present = {row[1] for row in db.execute("PRAGMA table_info(users)")}
             for column, kind in _ADDED_COLUMNS:

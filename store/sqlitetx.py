@@ -13,11 +13,13 @@ file, uses a plain BEGIN.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 
-__all__ = ["transaction"]
+__all__ = ["open_shared", "transaction"]
 
 
 @contextlib.contextmanager
@@ -33,3 +35,16 @@ def transaction(
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+def open_shared(path: str | os.PathLike[str], schema: str, *, synchronous: str | None = None) -> sqlite3.Connection:
+    """A connection to the SQLite file at `path` (its directory made if missing) for use from several
+    threads under the caller's lock: autocommit (see `transaction`), WAL, `schema` applied (its
+    statements say IF NOT EXISTS), and `PRAGMA synchronous` when given."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    if synchronous is not None:
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.executescript(schema)
+    return conn
