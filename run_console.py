@@ -476,7 +476,9 @@ def web_app(
 
     def alerts_api() -> AlertsApi | None:
         alerting = holder["console"].alerting if "console" in holder else None
-        return AlertsApi(alerting.pipeline, clock, actor(), record) if alerting is not None else None
+        if alerting is None:
+            return None
+        return AlertsApi(alerting.pipeline, clock, actor(), record, alerting.handoff)
 
     def availability_api() -> AvailabilityApi | None:
         reporting = holder["console"].reporting if "console" in holder else None
@@ -582,9 +584,12 @@ def start_alerting(
     )
     alerting.start(loop)
     receivers = len(settings.alerting.receivers) if settings.alerting is not None else 0
-    log.info(
-        "evaluating %d rules in %d groups; %d receivers", sum(len(g.rules) for g in groups), len(groups), receivers
-    )
+    rules = sum(len(g.rules) for g in groups)
+    if alerting.handoff is not None:
+        peers = len(settings.alerting.alertmanager.peers) if settings.alerting and settings.alerting.alertmanager else 0
+        log.info("evaluating %d rules in %d groups; Alertmanager mode: %d peers notify", rules, len(groups), peers)
+    else:
+        log.info("evaluating %d rules in %d groups; %d receivers", rules, len(groups), receivers)
     return alerting
 
 

@@ -15,6 +15,10 @@ Alertmanager), the console's `escalate_after` and `escalation` included. The roo
 receiver and has no matchers or time intervals. The deprecated `match:` / `match_re:` maps are
 accepted and become matchers; the older top-level `mute_time_intervals:` list is accepted next to
 `time_intervals:`.
+
+`alertmanager:` turns on Alertmanager mode (`AlertmanagerHandoffConfig`, alerts/handoff.py): the
+console hands every firing and recently resolved alert to an Alertmanager cluster instead of
+routing and notifying itself, so `route` and `receivers` are then problems.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from pydantic_core import InitErrorDetails
 from alerts.flapping import FlappingConfig
 from alerts.maintenance import MaintenanceWindow
 from alerts.matchers import Matcher, Matchers, format_matchers, matchers_from_maps, parse_matchers, sorted_matchers
-from alerts.notifiers.config import ReceiverConfig, Seconds
+from alerts.notifiers.config import HttpConfig, HttpUrl, ReceiverConfig, Seconds
 from alerts.routing import GROUP_BY_ALL, InhibitRule, Route
 from alerts.suppression import DEFAULT_DOWN_ALERTS
 from alerts.timeintervals import (
@@ -61,6 +65,7 @@ from model.samples import LABEL_NAME_RE
 
 __all__ = [
     "AlertingConfig",
+    "AlertmanagerHandoffConfig",
     "InhibitRuleConfig",
     "RouteConfig",
     "TimeIntervalConfig",
@@ -277,6 +282,31 @@ class TopologySuppressionConfig(_Strict):
     down_alerts: tuple[str, ...] = tuple(sorted(DEFAULT_DOWN_ALERTS))
 
 
+class AlertmanagerHandoffConfig(_Strict):
+    """`alertmanager:` (Alertmanager mode). `peers` are the base URLs of every member of one
+    Alertmanager cluster: each gets every alert (POST `/api/v2/alerts`, as Prometheus sends them),
+    a firing one again every `resend_delay` with `endsAt = now + 4 * resend_delay`. Silences and the
+    alerts' silenced/inhibited status are read back from the first peer that answers, every
+    `poll_interval`. `timeout` bounds each request; `http_config` is the notifiers' own."""
+
+    peers: tuple[HttpUrl, ...]
+    http_config: HttpConfig = Field(default_factory=HttpConfig)
+    timeout: Seconds = 10.0
+    resend_delay: Seconds = 60.0
+    poll_interval: Seconds = 10.0
+
+    @field_validator("peers")
+    @classmethod
+    def _peers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one peer is needed (the base URL of every cluster member)")
+        bases = [url.rstrip("/") for url in value]
+        for index, base in enumerate(bases):
+            if base in bases[:index]:
+                raise ValueError(f'"{value[index]}" is listed twice')
+        return value
+
+
 class AlertingConfig(_Strict):
     """The `alerting:` section. `route` is required as soon as there are receivers."""
 
@@ -292,6 +322,8 @@ class AlertingConfig(_Strict):
     can be created through the API. Windows from the file replace API ones of the same name."""
     flapping: FlappingConfig = Field(default_factory=FlappingConfig)
     topology_suppression: TopologySuppressionConfig = Field(default_factory=TopologySuppressionConfig)
+    alertmanager: AlertmanagerHandoffConfig | None = None
+    """Alertmanager mode: an Alertmanager cluster groups, routes and notifies (alerts/handoff.py)."""
 
     @field_validator("route")
     @classmethod
@@ -332,7 +364,8 @@ class AlertingConfig(_Strict):
     def problems(self) -> list[tuple[Loc, str]]:
         """What needs the whole section, as (path inside `alerting`, message), in file order:
         receiver and time interval names defined twice; receivers (`receiver`, `escalation`) and
-        time intervals named by routes but not defined; `escalation` without `escalate_after`."""
+        time intervals named by routes but not defined; `escalation` without `escalate_after`;
+        `route` and `receivers` in Alertmanager mode (the Alertmanager routes and notifies)."""
         found = list(_duplicates([(("receivers", i, "name"), r.name) for i, r in enumerate(self.receivers)]))
         named: list[tuple[Loc, str]] = [
             ((section, i, "name"), c.name)
@@ -346,6 +379,12 @@ class AlertingConfig(_Strict):
             receivers = {r.name for r in self.receivers}
             intervals = {name for _, name in named}
             found.extend(_route_problems(self.route, ("route",), receivers, intervals, None))
+        if self.alertmanager is not None:
+            unused = [name for name in ("route", "receivers") if getattr(self, name)]
+            found.extend(
+                ((name,), f"not used in Alertmanager mode: the Alertmanager routes and notifies (remove {name})")
+                for name in unused
+            )
         return found
 
 

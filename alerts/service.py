@@ -36,8 +36,10 @@ from alerts.alertconfig import AlertingConfig
 from alerts.delivery import Delivery, build_integrations
 from alerts.evaluation import QueryEngineLike, RuleEvaluator, SampleSink
 from alerts.flapping import FlapDetector
+from alerts.handoff import AlertmanagerHandoff
 from alerts.maintenance import Maintenances, MaintenanceWindow
 from alerts.manager import RuleManager
+from alerts.model import Alert
 from alerts.mutedb import MuteDB
 from alerts.notifiers import NotifierDeps
 from alerts.pipeline import Pipeline
@@ -77,6 +79,9 @@ class Alerting:
     delivery: Delivery
     state: AlertStateDB
     mutedb: MuteDB
+    handoff: AlertmanagerHandoff | None = None
+    """In Alertmanager mode (`alerting.alertmanager`): hands every alert to the Alertmanager peers,
+    which route and notify; the pipeline then only explains (mutes for display), notifying nobody."""
     _stop: asyncio.Event | None = field(default=None, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _new_manager: Callable[[Sequence[RuleGroup]], RuleManager] | None = field(default=None, init=False)
@@ -112,6 +117,9 @@ class Alerting:
         if suppression.enabled:
             parents = {d.name: d.parents for d in inventory.devices} | {k.name: k.parents for k in inventory.links}
             topology = Topology(parents, suppression.down_alerts, devices=[d.name for d in inventory.devices])
+        handoff = None
+        if config.alertmanager is not None:
+            handoff = AlertmanagerHandoff(config.alertmanager, clock=clock, registry=registry)
         pipeline = Pipeline(
             root=root,
             delivery=delivery,
@@ -119,7 +127,7 @@ class Alerting:
             registry=registry,
             inhibit_rules=config.inhibition_rules(),
             time_intervals=config.intervals(),
-            silences=Silences(mutedb),
+            silences=Silences(mutedb) if handoff is None else None,  # the Alertmanager's silences rule then
             acks=Acks(mutedb),
             maintenances=maintenances,
             flaps=FlapDetector(mutedb, config.flapping),
@@ -127,11 +135,16 @@ class Alerting:
             external_url=config.external_url,
         )
 
+        def on_alerts(source: str, alerts: Sequence[Alert]) -> None:
+            pipeline.receive(source, alerts)
+            if handoff is not None:
+                handoff.receive(source, alerts)
+
         def new_manager(first: Sequence[RuleGroup]) -> RuleManager:
             evaluator = RuleEvaluator(engine=engine, store=store, clock=clock, registry=registry, state_store=state)
-            return RuleManager(evaluator=evaluator, groups=first, on_alerts=pipeline.receive, registry=registry)
+            return RuleManager(evaluator=evaluator, groups=first, on_alerts=on_alerts, registry=registry)
 
-        alerting = cls(new_manager(groups) if groups else None, pipeline, delivery, state, mutedb)
+        alerting = cls(new_manager(groups) if groups else None, pipeline, delivery, state, mutedb, handoff)
         alerting._new_manager = new_manager
         alerting.replace_windows(config.maintenance_windows)
         return alerting
@@ -148,6 +161,8 @@ class Alerting:
             asyncio.create_task(self.pipeline.run(self._stop), name="alerts:pipeline"),
             asyncio.create_task(self.delivery.run(self._stop), name="alerts:delivery"),
         ]
+        if self.handoff is not None:
+            self._tasks.append(asyncio.create_task(self.handoff.run(self._stop), name="alerts:handoff"))
 
     async def replace_rules(self, groups: Sequence[RuleGroup]) -> RulesChange:
         """On the loop, after `start`: run `groups` instead of the current rule groups (see
@@ -166,6 +181,8 @@ class Alerting:
             gone = await self.manager.replace(groups) if self.manager is not None else ()
             for key in gone:
                 self.pipeline.receive(key, [])
+                if self.handoff is not None:
+                    self.handoff.receive(key, [])
         change = RulesChange(
             groups_before=len(before),
             groups_after=len(groups),

@@ -21,6 +21,7 @@ import model
 from config.checks import Validated, check_references
 from config.lines import LineMap, duplicate_keys
 from config.problems import ROOT_PATH, ConfigError, Finding, Problem, findings_from, format_path
+from config.scaleout import NodeSettings, QuerySettings, RemoteWriteSettings, ScaleOutParts, check_scaleout
 from config.schema import (
     ConfigDocument,
     ConsoleSettings,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # alerts/ imports config leaf modules: only the type here (se
     from alerts.alertconfig import AlertingConfig
     from reports.config import AvailabilityConfig
 
-__all__ = ["Config", "load", "load_file"]
+__all__ = ["Config", "load", "load_file", "node_inventory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,12 @@ class Config:
     """The whole validated file, defaults filled in (what `security.exports` shows, secrets hidden)."""
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
     """The `security:` section (sessions, login lockout, TOTP, cookies); its defaults when absent."""
+    remote_write: tuple[RemoteWriteSettings, ...] = ()
+    """The `remote_write:` engines, in file order: names unique, secrets resolved."""
+    query: QuerySettings = dataclasses.field(default_factory=QuerySettings)
+    """The `query:` section; `backend` `embedded` when absent."""
+    nodes: tuple[NodeSettings, ...] = ()
+    """The `nodes:` section, in file order (empty: every node polls every site); see `node_inventory`."""
 
 
 def load_file(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Config:
@@ -90,6 +97,7 @@ def load(
     root, data, findings = _parse(text, source)
     document, parts = _validate(data, context, findings)
     findings.extend(check_references(parts))
+    findings.extend(_check_scaleout(document, data, parts, [f.loc for f in findings], context))
     if findings or document is None:
         lines = LineMap(root)
         problems = [Problem(source, lines.line(f), format_path(f.loc), f.message) for f in findings]
@@ -106,7 +114,53 @@ def load(
         availability=document.availability,
         security=document.security,
         document=document,
+        remote_write=document.remote_write,
+        query=document.query,
+        nodes=document.nodes,
     )
+
+
+def node_inventory(config: Config, node_name: str) -> model.Inventory:
+    """The inventory the node `node_name` polls: the sites it lists in `nodes:` (in `sites:` order),
+    their devices, and the links whose `a` end is on one of those devices (a link belongs to the
+    node of its a end; the b end's interface is still polled, and labelled with the link, by the
+    node of its device). Systems are all kept. Parents on other nodes' sites stay as written.
+    Without `nodes:` every node polls everything: the whole inventory. Raises ValueError, naming
+    the known nodes, when `nodes:` does not name `node_name`."""
+    inventory = config.inventory
+    if not config.nodes:
+        return inventory
+    node = next((node for node in config.nodes if node.name == node_name), None)
+    if node is None:
+        known = ", ".join(node.name for node in config.nodes)
+        raise ValueError(f'"{node_name}" is not a node of {config.source} (known: {known})')
+    devices = tuple(device for device in inventory.devices if device.site in node.sites)
+    names = {device.name for device in devices}
+    return dataclasses.replace(
+        inventory,
+        sites=tuple(site for site in inventory.sites if site.id in node.sites),
+        devices=devices,
+        links=tuple(link for link in inventory.links if link.a.device in names),
+    )
+
+
+def _check_scaleout(
+    document: ConfigDocument | None,
+    data: object,
+    parts: Validated,
+    failed: list[tuple[str | int, ...]],
+    context: ValidationContext,
+) -> list[Finding]:
+    """The cross-field problems of `remote_write`, `query` and `nodes` (`config.scaleout`), in the
+    valid parts of the file when it has schema problems (`failed`)."""
+    if document is not None:
+        scaleout = ScaleOutParts.of(document.remote_write, document.query, document.nodes)
+    elif isinstance(data, dict):
+        scaleout = ScaleOutParts.valid(data, failed, context)
+    else:
+        return []
+    sites = None if parts.sites is None else [site.id for site in parts.sites]
+    return check_scaleout(scaleout, sites, [device.site for _, device in parts.devices])
 
 
 def _parse(text: str, source: str) -> tuple[yaml.Node, object, list[Finding]]:

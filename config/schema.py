@@ -43,6 +43,7 @@ from model.samples import LABEL_NAME_RE
 
 if TYPE_CHECKING:
     from alerts.alertconfig import AlertingConfig
+    from config.scaleout import NodeSettings, QuerySettings, RemoteWriteSettings
     from reports.config import AvailabilityConfig
 
 __all__ = [
@@ -829,12 +830,24 @@ def _availability(value: object, info: ValidationInfo) -> AvailabilityConfig | N
     return AvailabilityConfig.model_validate(value, context=info.context)
 
 
+def _scaleout(value: object, info: ValidationInfo) -> object:
+    """`remote_write:`, `query:` or `nodes:`, validated by config.scaleout (imported here: it builds
+    on this module's field types)."""
+    from config.scaleout import validate_section
+
+    return validate_section(info.field_name or "", value, info.context)
+
+
 if TYPE_CHECKING:
     AlertingSection: TypeAlias = AlertingConfig | None
     AvailabilitySection: TypeAlias = AvailabilityConfig | None
+    RemoteWriteSection: TypeAlias = tuple[RemoteWriteSettings, ...]
+    QuerySection: TypeAlias = QuerySettings
+    NodesSection: TypeAlias = tuple[NodeSettings, ...]
 else:  # the type resolves only when validating (see _alerting); nested errors keep their paths
     AlertingSection = Annotated[object, PlainValidator(_alerting)]
     AvailabilitySection = Annotated[object, PlainValidator(_availability)]
+    RemoteWriteSection = QuerySection = NodesSection = Annotated[object, PlainValidator(_scaleout)]
 
 
 class ConfigDocument(_Strict):
@@ -853,6 +866,12 @@ class ConfigDocument(_Strict):
     """Per business system its SLA target, service hours and service tree: reports/config.py."""
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     """Sessions, login lockout, TOTP and cookies of the web console."""
+    remote_write: RemoteWriteSection = Field(default=None, validate_default=True)
+    """Engines samples are also written to (Prometheus remote write): config/scaleout.py."""
+    query: QuerySection = Field(default=None, validate_default=True)
+    """What queries go to: the embedded store or a Prometheus-compatible engine."""
+    nodes: NodesSection = Field(default=None, validate_default=True)
+    """Which node polls which sites; none: every node polls every site."""
 
     @field_validator("console", "sites", "systems", "links", "rule_files", "security", mode="before")
     @classmethod

@@ -41,8 +41,10 @@ from pydantic import ValidationError
 
 from alerts.acks import Acknowledgement
 from alerts.explain import AlertView
+from alerts.handoff import AlertmanagerHandoff
 from alerts.maintenance import MaintenanceRecord, MaintenanceWindow
 from alerts.matchers import Matcher, parse_matcher, quote
+from alerts.model import NotifyError
 from alerts.mutedb import NotFound
 from alerts.outbox import OutboxRow
 from alerts.pipeline import Pipeline
@@ -89,6 +91,9 @@ class AlertsApi:
     clock: Clock
     actor: str | None = None
     audit: AuditHook | None = None
+    handoff: AlertmanagerHandoff | None = None
+    """Alertmanager mode: silences are the Alertmanager's (read back, created and expired there) and
+    the alerts show what the Alertmanager mutes."""
 
     def _who(self, body: Mapping[str, Any], key: str) -> str:
         return self.actor if self.actor is not None else text_field(body, key)
@@ -100,7 +105,10 @@ class AlertsApi:
     # -- alerts -----------------------------------------------------------------------------------
 
     def alerts(self) -> dict[str, Any]:
-        return {"alerts": [alert_json(view) for view in self.pipeline.views()]}
+        views = self.pipeline.views()
+        if self.handoff is not None:
+            views = self.handoff.mark_views(views)
+        return {"alerts": [alert_json(view) for view in views]}
 
     def acknowledge(self, fingerprint: str, body: Mapping[str, Any]) -> dict[str, Any]:
         by = self._who(body, "by")
@@ -180,6 +188,8 @@ class AlertsApi:
         return silence_json(silence, self.clock.now())
 
     def _silences(self) -> Any:
+        if self.handoff is not None:
+            return _AlertmanagerSilences(self.handoff)
         if self.pipeline.silences is None:
             raise AlertsApiError("unavailable", "silences are not configured")
         return self.pipeline.silences
@@ -221,6 +231,37 @@ class AlertsApi:
 
     def notifications(self) -> list[dict[str, Any]]:
         return [outbox_json(row) for row in self.pipeline.delivery.pending()]
+
+
+@dataclass(frozen=True)
+class _AlertmanagerSilences:
+    """The Alertmanager's silences with the local store's methods (alerts/silences.py `Silences`),
+    so that the API answers the same either way; an Alertmanager that cannot be reached is a 503."""
+
+    handoff: AlertmanagerHandoff
+
+    def list(self, t: float) -> list[Silence]:
+        return [found.silence for found in self.handoff.silences()]
+
+    def get(self, silence_id: str) -> Silence:
+        return self.handoff.silence(silence_id).silence
+
+    def create(
+        self, matchers: Any, *, starts_at: float, ends_at: float, created_by: str, comment: str, t: float
+    ) -> Silence:
+        try:
+            made = self.handoff.create_silence(
+                matchers, starts_at=starts_at, ends_at=ends_at, created_by=created_by, comment=comment
+            )
+        except NotifyError as exc:
+            raise AlertsApiError("unavailable", f"no Alertmanager took the silence: {exc}") from None
+        return made.silence
+
+    def expire(self, silence_id: str, t: float) -> Silence:
+        try:
+            return self.handoff.expire_silence(silence_id).silence
+        except NotifyError as exc:
+            raise AlertsApiError("unavailable", f"no Alertmanager expired the silence: {exc}") from None
 
 
 # -- JSON shapes ----------------------------------------------------------------------------------

@@ -49,11 +49,12 @@ if ((with_test)); then
     # prometheus-node-exporter: the real exporter the exporter collector's tests scrape.
     # prometheus: the real Prometheus 2.42 the query engine's differential tests compare against.
     # prometheus-alertmanager: the real Alertmanager 0.25 the Alertmanager notifier's tests send to.
+    # victoria-metrics: the real VictoriaMetrics the remote-write tests send to.
     # chromium, fonts-noto-cjk: Debian's browser, driven by Playwright in the web console's browser
     # tests, and the Japanese glyphs its pages and screenshots need.
     # poppler-utils: pdftotext, pdftoppm and pdffonts, which read the PDF reports back in their tests.
     apt_packages+=(sqlite3 snmpd snmp prometheus-node-exporter prometheus prometheus-alertmanager chromium fonts-noto-cjk
-        poppler-utils)
+        poppler-utils victoria-metrics)
 fi
 
 missing=()

@@ -14,11 +14,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from model import Sample, SystemClock
+from store.remote import group
 from store.tsdb import Store
 from tests.helpers import free_port, require
 from tests.query import datasets
 from tests.query.prometheus import PrometheusServer
-from tests.query.remote_write import group
 
 INSTALL = "apt-get install -y --no-install-recommends prometheus (or scripts/setup.sh --test)"
 
@@ -38,7 +38,7 @@ class Twin:
 @pytest.fixture(scope="session")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
     binary = require("prometheus", install=INSTALL)
-    require("cramjam", install="scripts/setup.sh --test (the `test` extra)")
+    require("cramjam", install="scripts/setup.sh (a dependency of the console)")
     workdir: Path = tmp_path_factory.mktemp("differential")
     # Both must accept the data: Prometheus' head takes only recent samples through remote write,
     # a fresh store those from the start of the previous hour block on.

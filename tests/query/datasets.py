@@ -30,7 +30,7 @@ import random
 from collections.abc import Iterator, Sequence
 
 from model import Labels, Sample
-from tests.query.remote_write import STALE_NAN
+from store.query import STALE_NAN
 
 __all__ = ["INSTANTS", "RANGES", "SPAN", "STEP", "build", "slices"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.agents import stop_process
-from tests.query.remote_write import TimeSeries, send
+from store.remote import TimeSeries, send
 
 __all__ = ["Answer", "PrometheusServer"]
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
+from store.query import is_stale
 from store.query.engine import QueryEngine
 from tests.query import corpus, datasets
 from tests.query.conftest import Twin
 from tests.query.prometheus import Answer
-from tests.query.remote_write import is_stale
 
 pytestmark = pytest.mark.slow
 

@@ -71,6 +71,9 @@ def test_the_export_is_the_effective_config_in_the_files_shape_with_its_defaults
         "alerting",
         "availability",
         "security",
+        "remote_write",
+        "query",
+        "nodes",
     ]
     assert exported["console"]["data_dir"] == str(tmp_path / "data")  # absolute, as the console uses it
     assert exported["console"]["listen"] == "127.0.0.1:8050"
@@ -102,7 +105,16 @@ def test_a_config_built_without_its_document_exports_the_sections_it_holds(tmp_p
 
     exported = export_config(loaded)
 
-    assert list(exported) == ["console", "rule_files", "alerting", "availability", "security"]
+    assert list(exported) == [
+        "console",
+        "rule_files",
+        "alerting",
+        "availability",
+        "security",
+        "remote_write",
+        "query",
+        "nodes",
+    ]
     assert exported["console"]["metrics_token"] == "<secret>"
     assert leaked(export_config_yaml(loaded)) == []
 
