@@ -1,6 +1,7 @@
 """Ops Console: the composition root and command line. The only module that reads argv or exits.
 
-    python run_console.py run [--config PATH] [--listen HOST:PORT] [--data-dir PATH]
+    python run_console.py run [--config PATH] [--listen HOST:PORT] [--data-dir PATH] [--role all|collector|web]
+                              [--node NAME]
     python run_console.py demo [--config PATH] [--listen HOST:PORT] [--data-dir PATH]
     python run_console.py check-config PATH
     python run_console.py collect-once --config PATH [--target NAME] --format json
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import dataclasses
 import getpass
 import importlib.metadata
@@ -34,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import dash
 import flask
@@ -45,13 +47,16 @@ import demo.console
 import demo.estate
 from alerts.alertconfig import AlertingConfig
 from alerts.evaluation import QueryEngineLike
+from alerts.evaluation import SampleSink as AlertSink
 from alerts.export import write_export
 from alerts.maintenance import MaintenanceWindow
 from alerts.reload import changed_sections, restart_needed
 from alerts.rules import RuleGroup, expand_rule_globs, load_rule_files
 from alerts.service import DEFAULT_RECEIVER, Alerting
 from collectors import COLLECTOR_KINDS, CollectorDeps, Scheduler, oneshot
+from collectors.scheduler import SampleSink
 from collectors.selfmetrics import keep_recording
+from config.schema import BasicAuthSettings
 from dashboards import ComponentHealth, HealthReport, api_client, create_server
 from dashboards.actions import ApiActions, ConsoleActions
 from dashboards.api import QueryApi
@@ -62,7 +67,7 @@ from dashboards.auth import Access, AccessPolicy, install_access
 from dashboards.authz import current_principal
 from dashboards.queries import ConsoleData, LiveData
 from dashboards.serve import HttpServer, TlsError
-from model import Inventory, Sample, Secret, SystemClock, Target
+from model import Inventory, Sample, Secret, SystemClock, Target, TargetState
 from model.gcfreeze import keep_frozen
 from reports.cli import report_availability
 from reports.report import EXPORT_FORMATS
@@ -73,6 +78,9 @@ from security.secrets import install_redaction, secret_values
 from security.users import Role
 from store import Retention, Store, StoreError
 from store.query import QueryEngine
+from store.query.remote_engine import PrometheusEngine
+from store.query.remote_series import RemoteSeries
+from store.remote import RemoteWriter, RemoteWriteTarget
 
 log = logging.getLogger("ops_console")
 
@@ -305,15 +313,18 @@ def _query_store(console: config.ConsoleSettings, data_dir: Path, path: str, for
 # -- run -----------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Console:
-    """Everything `run` starts, in the order it stops them."""
+    """Everything `run` starts, in the order it stops them. By role (`ROLES`): `all` has everything
+    but maybe `remote`; a `collector` has no store, query API, alerting, reports or web console (it
+    polls and writes remotely); a `web` node has no store, scheduler or collectors (it reads and
+    evaluates through the remote engine)."""
 
     server: HttpServer
-    store: Store
-    scheduler: Scheduler
-    deps: CollectorDeps
+    store: Store | None
+    scheduler: Scheduler | None
+    deps: CollectorDeps | None
     loop: asyncio.AbstractEventLoop
     loop_thread: threading.Thread
-    query_api: QueryApi
+    query_api: QueryApi | None
     alerting: Alerting | None = None
     reporting: Reporting | None = None
     access: Access | None = None
@@ -321,30 +332,37 @@ class Console:
     """What `server` serves (the tests walk its routes)."""
     settings: config.Config | None = None
     """The config it started with (a reload compares the file with it)."""
+    remote: RemoteWriter | None = None
+    """Remote write to the engines of `remote_write:` (its queue in DATA_DIR/remote-write)."""
+    role: str = "all"
 
     def health(self) -> HealthReport:
-        ok, detail = self.store.health()
-        age = self.scheduler.heartbeat_age()
-        scheduler_ok = age <= SCHEDULER_STUCK_AFTER
-        return HealthReport(
-            components={
-                "store": ComponentHealth(ok=ok, detail=detail),
-                "scheduler": ComponentHealth(
-                    ok=scheduler_ok,
-                    detail=f"last heartbeat {age:.1f}s ago" if math.isfinite(age) else "not started",
-                ),
-            }
-        )
+        components: dict[str, ComponentHealth] = {}
+        if self.store is not None:
+            ok, detail = self.store.health()
+            components["store"] = ComponentHealth(ok=ok, detail=detail)
+        if self.scheduler is not None:
+            age = self.scheduler.heartbeat_age()
+            components["scheduler"] = ComponentHealth(
+                ok=age <= SCHEDULER_STUCK_AFTER,
+                detail=f"last heartbeat {age:.1f}s ago" if math.isfinite(age) else "not started",
+            )
+        if self.remote is not None:  # an engine that is down delays, never loses: not a failure here
+            components["remote_write"] = ComponentHealth(ok=True, detail=f"{self.remote.pending()} samples queued")
+        return HealthReport(components=components)
 
     def stop(self) -> None:
-        """Stop serving, stop collecting, then commit and close the store: all within 5 s."""
+        """Stop serving, stop collecting, then commit and close the store: all within 5 s (a remote
+        write queue keeps what it could not send for the next start)."""
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         try:
             self.server.stop(timeout=1.0)
             if self.alerting is not None:
                 self.alerting.stop(self.loop, timeout=1.0)
-            self.scheduler.shutdown_threadsafe(timeout=1.0)
-            asyncio.run_coroutine_threadsafe(_close_clients(self.deps), self.loop).result(1.0)
+            if self.scheduler is not None:
+                self.scheduler.shutdown_threadsafe(timeout=1.0)
+            if self.deps is not None:
+                asyncio.run_coroutine_threadsafe(_close_clients(self.deps), self.loop).result(1.0)
         except Exception:  # a stuck loop must not keep the store from closing
             log.exception("stopping the collectors failed; closing the store anyway")
         finally:
@@ -352,7 +370,10 @@ class Console:
             self.loop_thread.join(0.5)
             if not self.loop.is_running():
                 self.loop.close()
-            self.store.close(timeout=max(0.5, deadline - time.monotonic()))
+            if self.store is not None:
+                self.store.close(timeout=max(0.5, deadline - time.monotonic()))
+            if self.remote is not None:
+                self.remote.stop(timeout=max(0.5, deadline - time.monotonic()))
             if self.alerting is not None:
                 self.alerting.close()
             if self.reporting is not None:
@@ -361,67 +382,252 @@ class Console:
                 self.access.close()
 
 
+class _Sink(SampleSink, AlertSink, Protocol):
+    """Where a node's samples go: the collectors' and the rules' sink at once."""
+
+
+class _Both:
+    """A `SampleSink` writing to the store and to remote write (`run --role all` with `remote_write:`)."""
+
+    def __init__(self, store: Store, remote: RemoteWriter) -> None:
+        self._store, self._remote = store, remote
+
+    def append(self, samples: Sequence[Sample]) -> None:
+        self._store.append(samples)
+        self._remote.append(samples)
+
+    def record_state(self, target: str, state: TargetState, ts: float, cause: str) -> None:
+        self._store.record_state(target, state, ts, cause)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """The store's (remote write queues what it is given before `append` returns)."""
+        return self._store.flush(timeout)
+
+
+class _Nowhere:
+    """A `SampleSink` for a web node without `remote_write:`: its rules' ALERTS series are not kept."""
+
+    def append(self, samples: Sequence[Sample]) -> None:
+        return None
+
+    def record_state(self, target: str, state: TargetState, ts: float, cause: str) -> None:
+        return None
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return True
+
+
+class _Queued:
+    """Remote write as the rules' sink on a web node (`append` has queued durably when it returns)."""
+
+    def __init__(self, remote: RemoteWriter) -> None:
+        self._remote = remote
+
+    def append(self, samples: Sequence[Sample]) -> None:
+        self._remote.append(samples)
+
+    def record_state(self, target: str, state: TargetState, ts: float, cause: str) -> None:
+        return None
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return True
+
+
 async def _close_clients(deps: CollectorDeps) -> None:
     """Close the shared SNMP client on its own loop and let its cancelled timer task finish."""
     deps.snmp.close()
     await asyncio.sleep(0.05)
 
 
-def start_console(settings: config.Config, listen: str, data_dir: Path, groups: Sequence[RuleGroup] = ()) -> Console:
+ROLES = ("all", "collector", "web")
+"""`run --role`: everything in one process (the default); a collector node (polls, writes remotely);
+a web node (serves the console and evaluates rules against the engine of `query:`)."""
+
+
+class RoleError(ValueError):
+    """A role the config does not provide for (a collector without `remote_write:`, ...)."""
+
+
+def start_console(
+    settings: config.Config, listen: str, data_dir: Path, groups: Sequence[RuleGroup] = (), role: str = "all"
+) -> Console:
     """Bind the HTTP port, open the store, start the scheduler on its own loop, then serve.
 
-    Raises OSError when the port cannot be bound and StoreError when the store cannot be opened;
-    nothing is left running then."""
+    Raises RoleError when the config lacks what `role` needs, OSError when the port cannot be bound
+    and StoreError when the store cannot be opened; nothing is left running then."""
+    _check_role(settings, role)
     clock = SystemClock()
     metrics = prometheus_client.CollectorRegistry()
     console = settings.console
     holder: dict[str, Console] = {}
-    app, web = web_app(settings, holder, clock, metrics)
+    app, web = web_app(settings, holder, clock, metrics) if role != "collector" else (node_app(holder, metrics), None)
     host, port = config.split_listen(listen)
     tls = (console.tls.cert_file, console.tls.key_file) if console.tls is not None else None
     server = HttpServer(app, host=host, port=port, tls=tls)  # binds now: a busy port fails before anything starts
+    access: Access | None = None
+    store: Store | None = None
     try:
-        access = Access.open(data_dir, access_policy(settings), clock)
+        if web is not None:
+            access = Access.open(data_dir, access_policy(settings), clock)
+            install_access(app, web, access)  # before the server serves its first request
+        if role == "all":
+            store = open_store(console, data_dir, clock, metrics)
+        remote = remote_writer(settings, data_dir, clock, metrics)
     except BaseException:
         server.stop()
+        if access is not None:
+            access.close()
+        if store is not None:
+            store.close()
         raise
-    install_access(app, web, access)  # before the server serves its first request
-    try:
-        store = open_store(console, data_dir, clock, metrics)
-    except BaseException:
-        server.stop()
-        access.close()
-        raise
+    sink: _Sink = (
+        (_Both(store, remote) if remote else store) if store is not None else _Queued(remote) if remote else _Nowhere()
+    )
+    loop = asyncio.new_event_loop()
+    deps, scheduler = start_collectors(settings, sink, clock, metrics, loop) if role != "web" else (None, None)
+    loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
+    loop_thread.start()
+    api = None
+    if store is not None and deps is not None:
+        api = build_query_api(store, deps.metadata.get, clock.now)
+    elif role == "web":
+        api = remote_query_api(settings.query, clock.now)
+    alerting, reporting = None, None
+    if api is not None:
+        alerting, reporting = start_services(settings, groups, api.engine, sink, clock, metrics, data_dir, loop)
+    loop.call_soon_threadsafe(keep_frozen, loop)
+    loop.call_soon_threadsafe(keep_recording, loop, metrics, sink, clock)
+    if remote is not None:
+        remote.start()
+    holder["console"] = Console(
+        server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting, access, app, settings, remote, role
+    )
+    server.start()
+    log.info("Ops Console (%s) listening on %s/ (data in %s)", role, server.url, data_dir)
+    if access is not None and not access.users.list():
+        log.warning("no users yet: nobody can log in; add the first with `run_console.py users add NAME --role admin`")
+    return holder["console"]
+
+
+def start_services(
+    settings: config.Config,
+    groups: Sequence[RuleGroup],
+    engine: QueryEngineLike,
+    sink: _Sink,
+    clock: SystemClock,
+    metrics: prometheus_client.CollectorRegistry,
+    data_dir: Path,
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[Alerting, Reporting]:
+    """Alerting and the availability reports (their recorder every 15 s) over `engine`, on `loop`."""
+    alerting = start_alerting(settings, groups, engine, sink, clock, metrics, data_dir, loop)
+    reporting = start_reporting(settings, alerting, data_dir)
+    firing = alerting.pipeline.firing
+    loop.call_soon_threadsafe(
+        keep_observing, loop, reporting.recorder(engine.instant, lambda: firing().values()), clock
+    )
+    return alerting, reporting
+
+
+def start_collectors(
+    settings: config.Config,
+    sink: _Sink,
+    clock: SystemClock,
+    metrics: prometheus_client.CollectorRegistry,
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[CollectorDeps, Scheduler]:
+    """Every target of the inventory on its schedule, on `loop`, into `sink`."""
     deps = CollectorDeps(clock=clock)
     scheduler = Scheduler(
         targets=list(settings.inventory.targets()),
         registry=COLLECTOR_KINDS,
         deps=deps,
-        sink=store,
+        sink=sink,
         clock=clock,
         metrics=metrics,
         links=settings.inventory.links,
     )
-    loop = asyncio.new_event_loop()
     scheduler.start(loop)
-    loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
-    loop_thread.start()
-    api = build_query_api(store, deps.metadata.get, clock.now)
-    alerting = start_alerting(settings, groups, api.engine, store, clock, metrics, data_dir, loop)
-    reporting = start_reporting(settings, alerting, data_dir)
-    loop.call_soon_threadsafe(keep_frozen, loop)
-    loop.call_soon_threadsafe(keep_recording, loop, metrics, store, clock)
-    loop.call_soon_threadsafe(
-        keep_observing, loop, reporting.recorder(api.engine.instant, lambda: alerting.pipeline.firing().values()), clock
+    return deps, scheduler
+
+
+def _sink(store: Store | None, remote: RemoteWriter | None) -> _Sink:
+    if store is not None:
+        return _Both(store, remote) if remote is not None else store
+    return _Queued(remote) if remote is not None else _Nowhere()
+
+
+def _check_role(settings: config.Config, role: str) -> None:
+    if role not in ROLES:
+        raise RoleError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    if role == "collector" and not settings.remote_write:
+        raise RoleError("--role collector writes to the engines of remote_write: the config has none")
+    if role == "web" and settings.query.backend != "prometheus":
+        raise RoleError("--role web reads through query: backend: prometheus (with its url): the config has none")
+
+
+def remote_writer(
+    settings: config.Config, data_dir: Path, clock: SystemClock, metrics: prometheus_client.CollectorRegistry
+) -> RemoteWriter | None:
+    """Remote write to every engine of `remote_write:` (None without one); its queues in DATA_DIR/remote-write."""
+    if not settings.remote_write:
+        return None
+    targets = [
+        RemoteWriteTarget(
+            url=w.url,
+            headers={**w.headers, **auth_headers(w.bearer_token, w.basic_auth)},
+            timeout=w.timeout,
+            shards=w.queue.shards,
+            max_samples_per_send=w.queue.max_samples_per_send,
+            batch_send_deadline=w.queue.batch_send_deadline,
+            min_backoff=w.queue.min_backoff,
+            max_backoff=w.queue.max_backoff,
+            ca_file=str(w.tls.ca_file) if w.tls.ca_file is not None else None,
+            insecure_skip_verify=w.tls.insecure_skip_verify,
+        )
+        for w in settings.remote_write
+    ]
+    return RemoteWriter(targets, data_dir / "remote-write", clock=clock, registry=metrics)
+
+
+def remote_query_api(query: config.QuerySettings, now: Callable[[], float]) -> QueryApi:
+    """The query API over the engine of `query:` (Prometheus or VictoriaMetrics), for a web node."""
+    assert query.url is not None  # the config requires it for backend prometheus
+    engine = PrometheusEngine(
+        query.url,
+        headers=auth_headers(query.bearer_token, query.basic_auth),
+        timeout=query.timeout,
+        ca_file=query.tls.ca_file,
+        insecure_skip_verify=query.tls.insecure_skip_verify,
     )
-    holder["console"] = Console(
-        server, store, scheduler, deps, loop, loop_thread, api, alerting, reporting, access, app, settings
+    series = RemoteSeries(engine)
+    return QueryApi(
+        engine=engine,
+        store=series,
+        metadata_lookup=series.metadata,
+        now=now,
+        version=_version(),
+        max_points_per_series=MAX_POINTS_PER_SERIES,
     )
-    server.start()
-    log.info("Ops Console listening on %s/ (data in %s)", server.url, data_dir)
-    if not access.users.list():
-        log.warning("no users yet: nobody can log in; add the first with `run_console.py users add NAME --role admin`")
-    return holder["console"]
+
+
+def auth_headers(bearer: Secret | None, basic: BasicAuthSettings | None) -> dict[str, str | Secret]:
+    """The `Authorization` header of a bearer token or basic credentials, kept secret."""
+    if bearer is not None:
+        return {"Authorization": Secret(f"Bearer {bearer.reveal()}", reference=bearer.reference)}
+    if basic is not None:
+        pair = base64.b64encode(f"{basic.username}:{basic.password.reveal()}".encode()).decode()
+        return {"Authorization": Secret(f"Basic {pair}", reference=basic.password.reference)}
+    return {}
+
+
+def node_app(holder: dict[str, Console], metrics: prometheus_client.CollectorRegistry) -> flask.Flask:
+    """A collector node's HTTP server: its own /metrics and /healthz (open, as exporters are)."""
+
+    def health() -> HealthReport:
+        return holder["console"].health()
+
+    return create_server(metrics=metrics, latest=list, health=health)
 
 
 def web_app(
@@ -447,16 +653,21 @@ def web_app(
         return holder["console"].health()
 
     def latest() -> list[Sample]:
-        return holder["console"].store.latest(max_age=STALE_AFTER)
+        store = holder["console"].store
+        return store.latest(max_age=STALE_AFTER) if store is not None else []
 
     def query_api() -> QueryApi:
-        return holder["console"].query_api
+        found = holder["console"].query_api
+        assert found is not None  # a node serving the console has one
+        return found
 
     def web_data() -> ConsoleData | None:
         running = holder.get("console")
         if running is None:
             return None
         pipeline = running.alerting.pipeline if running.alerting is not None else None
+        if running.query_api is None:
+            return None
         engine = running.query_api.engine
         return LiveData(
             settings.inventory,
@@ -564,7 +775,7 @@ def start_alerting(
     settings: config.Config,
     groups: Sequence[RuleGroup],
     engine: QueryEngineLike,
-    store: Store,
+    store: _Sink,
     clock: SystemClock,
     metrics: prometheus_client.CollectorRegistry,
     data_dir: Path,
@@ -647,14 +858,25 @@ def _version() -> str:
 
 
 def run(args: argparse.Namespace, err: TextIO) -> int:
+    """`run [--role R] [--node N]`: a node polls only its sites (`nodes:`), listening where `nodes:`
+    says unless --listen does."""
     loaded = _load(args.config, err)
     if loaded is None:
         return 2
-    return serve(loaded, args.listen or loaded.console.listen, args.data_dir or loaded.console.data_dir, err)
+    listen = args.listen or loaded.console.listen
+    if args.node is not None:
+        try:
+            inventory = config.node_inventory(loaded, args.node)
+        except ValueError as exc:
+            raise UsageError(f"--node: {exc}") from None
+        loaded = dataclasses.replace(loaded, inventory=inventory)
+        node = next(n for n in loaded.nodes if n.name == args.node)
+        listen = args.listen or node.listen or listen
+    return serve(loaded, listen, args.data_dir or loaded.console.data_dir, err, role=args.role)
 
 
-def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> int:
-    """Run the console on `loaded` until SIGTERM or SIGINT, then stop it."""
+def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO, *, role: str = "all") -> int:
+    """Run the console (as `role`, ROLES) on `loaded` until SIGTERM or SIGINT, then stop it."""
     missing = missing_capabilities(loaded.inventory)
     if missing is not None:
         err.write(f"error: {missing}\n")
@@ -665,13 +887,13 @@ def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> in
     hidden = secret_values(loaded)
     install_redaction(lambda: hidden)  # a backstop: no code logs a secret on purpose (security/secrets.py)
     try:
-        console = start_console(loaded, listen, data_dir, groups)
+        console = start_console(loaded, listen, data_dir, groups, role)
+    except (RoleError, TlsError) as exc:  # the config's problem (a TLS key that cannot be loaded, ...)
+        err.write(f"error: {'console.tls: ' if isinstance(exc, TlsError) else ''}{exc}\n")
+        return 2
     except StoreError as exc:
         err.write(f"error: {exc}\n")
         return 1
-    except TlsError as exc:  # a certificate or key that cannot be loaded: the config's problem
-        err.write(f"error: console.tls: {exc}\n")
-        return 2
     except OSError as exc:
         err.write(f"error: cannot listen on {listen}: {exc.strerror or exc}\n")
         return 1
@@ -690,6 +912,9 @@ def serve(loaded: config.Config, listen: str, data_dir: Path, err: TextIO) -> in
     while not stopping.wait(0.5):
         if reloading.is_set():
             reloading.clear()
+            if console.alerting is None:
+                log.warning("SIGHUP: a %s node has no rules to reload; restart it to apply a new config", role)
+                continue
             try:
                 reload_config(console, actor="signal:SIGHUP")
             except ReloadRefused as exc:
@@ -753,6 +978,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     r.add_argument("--listen", type=_listen, help="HOST:PORT, overriding console.listen")
     r.add_argument("--data-dir", type=Path, help="overrides console.data_dir")
+    r.add_argument("--role", choices=ROLES, default="all", help="all (default), collector or web (docs/deployment.md)")
+    r.add_argument("--node", help="this node's name in nodes: (it polls only that node's sites)")
     d = sub.add_parser("demo", help="start the simulated demo estate and run the console on it until stopped")
     d.add_argument("--config", type=Path, default=DEMO_CONFIG)
     d.add_argument("--listen", type=_listen, help="HOST:PORT, overriding console.listen")

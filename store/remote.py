@@ -27,8 +27,8 @@ Metrics (in the injected registry; `url` is the target's URL without user info):
   remote_write_lag_seconds{url}                  age of the oldest queued sample (0 when none)
   remote_write_sent_samples_total{url}           samples the receiver accepted (2xx)
   remote_write_failed_samples_total{url,reason}  samples dropped: "4xx" (refused), "resent_duplicate"
-                                                 (refused as out of order/duplicate when resent after a lost
-                                                 answer: the first send most likely stored them)
+                                                 (refused as out of order/duplicate when sent again after a
+                                                 lost answer or a restart: already stored, most likely)
   remote_write_retries_total{url}                attempts that failed and were retried (5xx, 429, transport)
   remote_write_bytes_total{url}                  compressed request bytes put on the wire, retries included
 """
@@ -212,20 +212,23 @@ class RemoteWriteTarget:
     """One receiver (Prometheus with `--web.enable-remote-write-receiver`, VictoriaMetrics, Mimir, ...).
 
     `url` is the write endpoint (`.../api/v1/write`); `headers` are added to every request (values may be
-    `Secret`s, e.g. `{"Authorization": Secret("Bearer ...")}`). Times are in seconds. The defaults are
-    Prometheus' queue_config defaults. `ca_file` verifies an https receiver against that CA;
-    `insecure_skip_verify` turns verification off.
+    `Secret`s), then `Authorization` from `bearer_token` or `basic_auth` (user name, password) if given.
+    Times are in seconds; the defaults are Prometheus' remote_timeout and queue_config defaults.
+    `ca_file` (PEM) verifies an https receiver against that CA; `insecure_skip_verify` turns
+    verification off.
     """
 
     url: str
     headers: Mapping[str, str | Secret] = field(default_factory=dict)
+    bearer_token: str | Secret | None = None
+    basic_auth: tuple[str, str | Secret] | None = None
     timeout: float = 30.0
     shards: int = 2
     max_samples_per_send: int = 2000
     batch_send_deadline: float = 5.0
     min_backoff: float = 0.03
     max_backoff: float = 5.0
-    ca_file: str | None = None
+    ca_file: str | Path | None = None
     insecure_skip_verify: bool = False
 
     def __post_init__(self) -> None:
@@ -235,6 +238,8 @@ class RemoteWriteTarget:
             raise ValueError(f"remote write {self.url}: shards and max_samples_per_send must be at least 1")
         if not 0 < self.min_backoff <= self.max_backoff:
             raise ValueError(f"remote write {self.url}: need 0 < min_backoff <= max_backoff")
+        if self.bearer_token is not None and self.basic_auth is not None:
+            raise ValueError(f"remote write {self.url}: bearer_token and basic_auth exclude each other")
 
     @property
     def display_url(self) -> str:

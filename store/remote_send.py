@@ -15,11 +15,16 @@ deletes it from the queue once the answer is final:
   `SPLIT_BUDGET` requests per batch (what is still refused then is dropped whole). Other refusals
   (401, 403, 404: the receiver or our configuration is wrong, not the data) drop the batch whole.
 
-Out of order after a lost answer: when an attempt failed without a status (timeout, connection reset
-after sending) the receiver may have stored the request. Prometheus stores a request whole or not at
-all, and a resend carries exactly the same samples, so a resend that Prometheus refuses as out of order
-or duplicate was stored by the earlier attempt: it is dropped as `reason="resent_duplicate"` and,
-because requests never grow on retry, nothing that had not arrived goes with it.
+Out of order after a lost answer. A batch may already be stored although it is still queued: an
+attempt's answer was lost (timeout, connection closed after sending, 502/504), or a former run of the
+writer sent it and stopped (or was killed) before deleting it; only a shard's first batch after start can
+be in that case, since a shard sends one batch at a time and deletes it on its 2xx. Resending such a batch,
+Prometheus refuses it with 400 "out of order sample" (or "duplicate sample") and, since it rolls back a
+request on its first bad sample, stores none of it, including samples that had never arrived. So the
+refused batch is split as above: the pieces that had arrived are refused again and counted as
+`reason="resent_duplicate"` (not as failures of delivery), the rest is accepted. A retry never adds
+samples to a request, and a former run's batch is a prefix of the shard's first batch now (records are
+read in order), so the split finds the boundary in about 2 * log2(batch) requests.
 """
 
 from __future__ import annotations
@@ -159,6 +164,7 @@ class ShardSender(threading.Thread):
         self._flush = threading.Event()
         self._abort = threading.Event()
         self._budget = 0  # requests left for splitting the refused batch at hand
+        self._fresh = True  # the first batch: a former run may have sent it and stopped before deleting it
 
     def flush(self) -> None:
         """Send what is queued without waiting for fuller batches, then end when the shard is empty."""
@@ -171,10 +177,13 @@ class ShardSender(threading.Thread):
         self._queue.wakeup(self._shard).set()
 
     def run(self) -> None:
-        headers = dict(HEADERS)
-        for name, value in self.target.headers.items():
-            headers[name] = value.reveal() if isinstance(value, Secret) else value
-        with httpx.Client(timeout=self.target.timeout, verify=self._verify(), headers=headers) as client:
+        target = self.target
+        headers = {name: _reveal(value) for name, value in target.headers.items()}
+        headers.update(HEADERS)
+        if target.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {_reveal(target.bearer_token)}"
+        auth = None if target.basic_auth is None else (target.basic_auth[0], _reveal(target.basic_auth[1]))
+        with httpx.Client(timeout=target.timeout, verify=self._verify(), headers=headers, auth=auth) as client:
             while not self._abort.is_set():
                 try:
                     if not self._step(client):
@@ -187,7 +196,7 @@ class ShardSender(threading.Thread):
         if self.target.insecure_skip_verify:
             return False
         if self.target.ca_file:
-            return ssl.create_default_context(cafile=self.target.ca_file)
+            return ssl.create_default_context(cafile=str(self.target.ca_file))
         return True
 
     def _step(self, client: httpx.Client) -> bool:
@@ -221,41 +230,41 @@ class ShardSender(threading.Thread):
 
     def _deliver(self, client: httpx.Client, batch: Batch) -> bool:
         """Send `batch` until its fate is final (False: aborted first; the batch stays queued)."""
+        suspect, self._fresh = self._fresh, False
         answer = self._attempt_until_final(client, batch.body)
         if answer is None:
             return False
         if answer.verdict is Verdict.DELIVERED:
             self._sent.inc(batch.samples)
             return True
-        if answer.unknown and _already_stored(answer.message):
-            self._drop_duplicate(batch.samples, answer)
-            return True
+        split = answer.status in _SPLIT_STATUSES and batch.samples > 1
         log.warning(
             "remote write %s: the receiver refused a batch of %d samples (%s)%s",
             self._url,
             batch.samples,
             answer.message,
-            "; sending it in parts" if answer.status in _SPLIT_STATUSES else "",
+            "; sending it in parts" if split else "",
         )
-        if answer.status not in _SPLIT_STATUSES or batch.samples == 1:
-            self._refused.inc(batch.samples)
+        if not split:
+            self._drop(batch.samples, answer, suspect)
             return True
         self._budget = SPLIT_BUDGET
         messages = _split_messages(bytes(cramjam.snappy.decompress_raw(batch.body)))
-        refused = self._bisect(client, messages)
-        if refused is None:
+        dropped = self._split(client, messages, answer, suspect)
+        if dropped is None:
             return False
-        log.warning("remote write %s: %d of %d samples refused and dropped", self._url, refused, batch.samples)
+        log.warning("remote write %s: %d of %d samples dropped", self._url, dropped, batch.samples)
         return True
 
-    def _bisect(self, client: httpx.Client, messages: list[bytes]) -> int | None:
-        """Send `messages` as two halves in order, halving refused ones again while the batch's budget
-        lasts; the number refused for good (None: aborted, the batch stays queued)."""
-        if len(messages) == 1 or self._budget < 2:
-            self._refused.inc(len(messages))
+    def _split(self, client: httpx.Client, messages: list[bytes], refusal: Answer, suspect: bool) -> int | None:
+        """`messages` were refused with `refusal`: send them again as two halves in order, splitting refused
+        halves again while the batch's budget lasts; the number dropped (None: aborted, the batch stays
+        queued). `suspect`: the receiver may hold them already (see `_drop`)."""
+        if len(messages) == 1 or self._budget < 2 or refusal.status not in _SPLIT_STATUSES:
+            self._drop(len(messages), refusal, suspect)
             return len(messages)
         self._budget -= 2
-        refused = 0
+        dropped = 0
         middle = len(messages) // 2
         for half in (messages[:middle], messages[middle:]):
             answer = self._attempt_until_final(client, bytes(cramjam.snappy.compress_raw(b"".join(half))))
@@ -263,14 +272,21 @@ class ShardSender(threading.Thread):
                 return None
             if answer.verdict is Verdict.DELIVERED:
                 self._sent.inc(len(half))
-            elif answer.unknown and _already_stored(answer.message):
-                self._drop_duplicate(len(half), answer)
-            else:
-                more = self._bisect(client, half)
-                if more is None:
-                    return None
-                refused += more
-        return refused
+                continue
+            more = self._split(client, half, answer, suspect or answer.unknown)
+            if more is None:
+                return None
+            dropped += more
+        return dropped
+
+    def _drop(self, samples: int, refusal: Answer, suspect: bool) -> None:
+        """Count refused samples: as `resent_duplicate` when they may have been stored before (an answer
+        was lost, or a former run may have sent them) and the receiver says out of order or duplicate;
+        as `4xx` otherwise."""
+        if (suspect or refusal.unknown) and _already_stored(refusal.message):
+            self._duplicate.inc(samples)
+        else:
+            self._refused.inc(samples)
 
     def _attempt_until_final(self, client: httpx.Client, body: bytes) -> Answer | None:
         """POST `body` until it is delivered or refused (retrying with backoff); None when aborted.
@@ -311,14 +327,9 @@ class ShardSender(threading.Thread):
         wait = retry_after(response.headers.get("Retry-After"), self._clock.now())
         return Answer(verdict, response.status_code, message, wait=wait, unknown=response.status_code in (502, 504))
 
-    def _drop_duplicate(self, samples: int, answer: Answer) -> None:
-        self._duplicate.inc(samples)
-        log.info(
-            "remote write %s: %d samples resent after a lost answer were refused as already there (%s)",
-            self._url,
-            samples,
-            answer.message,
-        )
+
+def _reveal(value: str | Secret) -> str:
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def _already_stored(message: str) -> bool:

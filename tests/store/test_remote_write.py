@@ -191,7 +191,7 @@ def test_every_sample_arrives_once_in_order_per_series_from_many_threads(
     with FakeReceiver(lambda i, series: Reply()) as receiver:
         writer = _writer(
             receiver.url, tmp_path, registry, shards=3, max_samples_per_send=250,
-            headers={"Authorization": Secret("Bearer s3cret", reference="env:RW_TOKEN")},
+            headers={"X-Scope-OrgID": "ops"}, bearer_token=Secret("s3cret", reference="env:RW_TOKEN"),
         )  # fmt: skip
         writer.start()
 
@@ -219,6 +219,7 @@ def test_every_sample_arrives_once_in_order_per_series_from_many_threads(
     assert headers["Content-Type"] == "application/x-protobuf"
     assert headers["X-Prometheus-Remote-Write-Version"] == "0.1.0"
     assert headers["Authorization"] == "Bearer s3cret"
+    assert headers["X-Scope-OrgID"] == "ops"
     assert _value(registry, "remote_write_sent_samples_total", receiver.url) == 8000
     assert _value(registry, "remote_write_pending_samples", receiver.url) == 0
 
@@ -306,25 +307,74 @@ def test_a_400_batch_is_split_so_only_the_bad_samples_are_dropped(tmp_path: Path
     assert len(receiver.requests) <= 1 + 2 * 2 * math.ceil(math.log2(100))
 
 
+class _LikePrometheus:
+    """Answers as Prometheus 2.42's receiver does: a request is stored whole or not at all; a sample older
+    than its series' latest, or at the same time with another value, refuses it (400 "out of order
+    sample"); an identical copy of the latest is accepted and ignored. The first `hang_ups` requests that
+    store something get no answer. What it stored is in `stored`."""
+
+    def __init__(self, hang_ups: int = 0) -> None:
+        self.stored: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+        self.hang_ups = hang_ups
+
+    def __call__(self, index: int, series: list[tuple[dict[str, str], list[tuple[int, float]]]]) -> Reply:
+        latest: dict[SeriesKey, tuple[int, float]] = {}
+        new: list[tuple[SeriesKey, int, float]] = []
+        for labels, points in series:
+            key = _key(labels)
+            for t, v in points:
+                last = latest.get(key) or (self.stored[key][-1] if self.stored[key] else None)
+                if last is not None and (t < last[0] or t == last[0] and v != last[1]):
+                    return Reply(400, "out of order sample", store=False)
+                if last is None or t > last[0]:
+                    latest[key] = (t, v)
+                    new.append((key, t, v))
+        for key, t, v in new:
+            self.stored[key].append((t, v))
+        if new and self.hang_ups:
+            self.hang_ups -= 1
+            return Reply(hang_up=True, store=False)
+        return Reply(store=False)
+
+
 def test_a_resend_after_a_lost_answer_refused_as_out_of_order_counts_as_already_there(
     tmp_path: Path, registry: CollectorRegistry
 ) -> None:
-    def decide(i: int, series: object) -> Reply:
-        if i == 0:
-            return Reply(hang_up=True)  # stored, but the answer never comes
-        return Reply(400, "out of order sample")
-
-    samples = _run("resent", 20, 0, T0)
-    with FakeReceiver(decide) as receiver:
+    samples = _run("resent", 10, 0, T0) + _run("resent", 10, 1, T0 + 15)
+    prometheus = _LikePrometheus(hang_ups=1)
+    with FakeReceiver(prometheus) as receiver:
         writer = _writer(receiver.url, tmp_path, registry)
         writer.append(samples)
         writer.start()
         assert _wait(lambda: writer.pending() == 0, timeout=10)
         assert writer.stop(timeout=5) is True
-    assert len(receiver.requests) == 2
-    assert _received(receiver) == _expected(samples)
-    assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate") == 20
+    assert prometheus.stored == _expected(samples)
+    assert receiver.requests[1].reply.status == 400
+    duplicate = _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate")
+    assert duplicate >= 10  # the samples at T0: older than the latest stored
+    assert duplicate + _value(registry, "remote_write_sent_samples_total", receiver.url) == 20
     assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="4xx") == 0
+
+
+def test_a_batch_sent_before_a_restart_does_not_take_new_samples_down_with_it(tmp_path: Path) -> None:
+    earlier = _run("restarted", 10, 0, T0) + _run("restarted", 10, 1, T0 + 15)
+    later = _run("restarted", 10, 2, T0 + 30)
+    prometheus = _LikePrometheus(hang_ups=1)
+    with FakeReceiver(prometheus) as receiver:
+        first = _writer(receiver.url, tmp_path / "queue", CollectorRegistry(), min_backoff=5.0, max_backoff=5.0)
+        first.append(earlier)
+        first.start()
+        assert _wait(lambda: len(receiver.requests) == 1, timeout=5)  # stored, the answer lost
+        assert first.stop(timeout=0) is False
+        registry = CollectorRegistry()
+        second = _writer(receiver.url, tmp_path / "queue", registry)
+        second.append(later)  # the first batch now holds both: 20 samples stored, 10 new
+        second.start()
+        assert second.stop(timeout=10) is True
+    assert prometheus.stored == _expected(earlier + later)
+    assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="4xx") == 0
+    assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate") >= 10
+    assert len(receiver.requests) <= 2 + 2 * 2 * math.ceil(math.log2(30))
 
 
 def test_stop_keeps_what_was_not_taken_and_the_next_writer_sends_it(tmp_path: Path) -> None:
@@ -355,11 +405,15 @@ def test_https_receiver_verified_against_ca_file_and_untrusted_one_retried(
         untrusted.start()
         assert untrusted.stop(timeout=0.5) is False  # certificate verify failed: retried, kept
         assert receiver.requests == []
-        trusted = _writer(receiver.url, tmp_path / "trusted", registry, ca_file=str(certificate.cert_file))
+        trusted = _writer(
+            receiver.url, tmp_path / "trusted", registry, ca_file=certificate.cert_file,
+            basic_auth=("collector", Secret("pa55", reference="env:RW_PASSWORD")),
+        )  # fmt: skip
         trusted.append(samples)
         trusted.start()
         assert trusted.stop(timeout=5) is True
     assert _received(receiver) == _expected(samples)
+    assert receiver.requests[0].headers["Authorization"] == "Basic Y29sbGVjdG9yOnBhNTU="  # collector:pa55
 
 
 _CRASH_CHILD = """
