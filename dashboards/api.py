@@ -186,19 +186,19 @@ class QueryApi:
             raise ApiError("bad_data", "no match[] parameter provided")
         when = _time_range(params)
         matcher_sets = self._matcher_sets(selectors, param="match[]")
-        return Answer(api_series.series(self.store, matcher_sets, when))
+        return Answer(_looked_up(lambda: api_series.series(self.store, matcher_sets, when)))
 
     def labels(self, params: Params) -> Answer:
         when = _time_range(params)
         matcher_sets = self._matcher_sets(params.getlist("match[]"))
-        return Answer(api_series.label_names(self.store, matcher_sets, when))
+        return Answer(_looked_up(lambda: api_series.label_names(self.store, matcher_sets, when)))
 
     def label_values(self, name: str, params: Params) -> Answer:
         if LABEL_NAME_RE.match(name) is None:
             raise ApiError("bad_data", f"invalid label name: {go_quote(name)}")
         when = _time_range(params)
         matcher_sets = self._matcher_sets(params.getlist("match[]"))
-        return Answer(api_series.label_values(self.store, name, matcher_sets, when))
+        return Answer(_looked_up(lambda: api_series.label_values(self.store, name, matcher_sets, when)))
 
     def metadata(self, params: Params) -> Answer:
         limit = -1
@@ -236,6 +236,14 @@ class QueryApi:
             except QueryError as exc:
                 raise (ApiError("bad_data", str(exc)) if param is None else invalid_param(param, str(exc))) from exc
         return sets
+
+
+def _looked_up(look_up: Callable[[], object]) -> object:
+    """A series look-up; a remote engine's refusal (QueryError: unavailable, timeout) as the API's error."""
+    try:
+        return look_up()
+    except QueryError as exc:
+        raise ApiError(exc.error_type, str(exc)) from exc
 
 
 def _timeout(params: Params) -> float | None:

@@ -264,8 +264,9 @@ class RemoteWriter:
     nothing that `append` returned from is lost (SQLite WAL, synchronous=NORMAL: a power loss may lose
     the commits since the last checkpoint). One sender thread per shard per target sends queued records in
     order and deletes them only after a 2xx; see store/remote_send.py for retries and refusals. Delivery
-    is at least once: a sample is sent twice only when an answer is lost after the receiver stored it
-    (Prometheus drops an identical resent sample; VictoriaMetrics stores it again unless deduplicating).
+    is at least once: a batch is sent twice only when an answer is lost after the receiver stored it, or
+    the writer stops between a 2xx and the delete (Prometheus drops an identical resent sample or refuses
+    the batch as out of order; VictoriaMetrics 1.79 stores it again unless run with -dedup.minScrapeInterval).
 
     `record_state` does nothing: the receiving engine derives target state from the `up` samples, which
     are appended like any other.

@@ -30,7 +30,6 @@ __all__ = ["Batch", "Record", "RemoteQueue", "queue_file"]
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
-PRAGMA auto_vacuum = INCREMENTAL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -40,7 +39,11 @@ CREATE TABLE IF NOT EXISTS records (
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_by_shard ON records (shard);
+CREATE TABLE IF NOT EXISTS inflight (shard INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL);
 """
+
+_INCREMENTAL = 2
+"""PRAGMA auto_vacuum = INCREMENTAL: free pages are given back on `PRAGMA incremental_vacuum`."""
 
 _VACUUM_PAGES = 256
 """Free pages (of 4 KiB) worth giving back to the file system once the queue has drained."""
@@ -58,7 +61,9 @@ class Record(NamedTuple):
 
 class Batch(NamedTuple):
     """Consecutive records of one shard, read together: ids `first_id..last_id`, `samples` in all,
-    `body` the snappy block of their messages concatenated (a WriteRequest)."""
+    `body` the snappy block of their messages concatenated (a WriteRequest). `resent`: this batch was
+    read before and not deleted (a former run of the writer stopped, or an error came between), so it
+    may have been sent."""
 
     shard: int
     first_id: int
@@ -66,6 +71,7 @@ class Batch(NamedTuple):
     samples: int
     oldest: float
     body: bytes
+    resent: bool = False
 
 
 def queue_file(queue_dir: Path, url: str) -> Path:
@@ -105,6 +111,10 @@ class RemoteQueue:
                 shards,
             )
             shards = int(stored[0])
+        if not counts and conn.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            # Only an empty file can change it (open_shared's WAL switch has created the file already).
+            conn.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL}")
+            conn.execute("VACUUM")
         with transaction(conn) as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('shards', ?), ('url', ?)", (str(shards), url))
         return cls(conn, path, shards, [int(counts.get(s, 0)) for s in range(shards)])
@@ -122,23 +132,30 @@ class RemoteQueue:
 
     def read(self, shard: int, max_samples: int) -> Batch | None:
         """The first records of `shard` (whole records, at most `max_samples` samples unless the first
-        record alone has more), or None when the shard is empty. Reading does not remove them."""
+        record alone has more), or None when the shard is empty. Reading removes nothing; it notes the
+        batch's ids as in flight until `delete`, so that after a restart the same batch is read again,
+        whole and no more (`Batch.resent`): see store/remote_send.py on resends."""
         with self._lock:
+            marked = self._conn.execute("SELECT first_id, last_id FROM inflight WHERE shard = ?", (shard,)).fetchone()
             cursor = self._conn.execute(
-                "SELECT id, samples, oldest, payload FROM records WHERE shard = ? ORDER BY id", (shard,)
+                "SELECT id, samples, oldest, payload FROM records WHERE shard = ? AND id BETWEEN ? AND ? ORDER BY id",
+                (shard, *(marked or (0, 2**63 - 1))),
             )
             try:
                 rows: list[tuple[int, int, float, bytes]] = []
                 total = 0
                 for row in cursor:
-                    if rows and total + row[1] > max_samples:
+                    if not marked and rows and total + row[1] > max_samples:
                         break
                     rows.append(row)
                     total += row[1]
-                    if total >= max_samples:
+                    if not marked and total >= max_samples:
                         break
             finally:
                 cursor.close()
+            if rows and not marked:
+                with transaction(self._conn) as db:
+                    db.execute("INSERT OR REPLACE INTO inflight VALUES (?, ?, ?)", (shard, rows[0][0], rows[-1][0]))
         if not rows:
             return None
         if len(rows) == 1:
@@ -146,7 +163,7 @@ class RemoteQueue:
         else:
             raw = b"".join(bytes(cramjam.snappy.decompress_raw(r[3])) for r in rows)
             body = bytes(cramjam.snappy.compress_raw(raw))
-        return Batch(shard, rows[0][0], rows[-1][0], total, min(r[2] for r in rows), body)
+        return Batch(shard, rows[0][0], rows[-1][0], total, min(r[2] for r in rows), body, marked is not None)
 
     def delete(self, batch: Batch) -> None:
         """Remove `batch`'s records (after the receiver accepted them, or refused them for good)."""
@@ -155,6 +172,7 @@ class RemoteQueue:
                 "DELETE FROM records WHERE shard = ? AND id BETWEEN ? AND ?",
                 (batch.shard, batch.first_id, batch.last_id),
             )
+            db.execute("DELETE FROM inflight WHERE shard = ?", (batch.shard,))
             self._pending[batch.shard] -= batch.samples
             self._heads[batch.shard] = None
             drained = not any(self._pending)
@@ -200,4 +218,4 @@ class RemoteQueue:
         with self._lock:
             (free,) = self._conn.execute("PRAGMA freelist_count").fetchone()
             if free >= _VACUUM_PAGES:
-                self._conn.execute("PRAGMA incremental_vacuum")
+                self._conn.executescript("PRAGMA incremental_vacuum;")  # execute() would step it once: one page

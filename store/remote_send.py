@@ -11,20 +11,23 @@ deletes it from the queue once the answer is final:
 - any other status (4xx): refused for good, counted (`reason="4xx"`), the receiver's message logged once
   per batch. A 400 (bad data) or 413 (too large) batch is first split in halves, recursively, so that a
   few bad samples do not take the rest with them (Prometheus rolls back a whole request on its first bad
-  sample): the halves are sent in order, refused ones halved again, down to single samples, within
-  `SPLIT_BUDGET` requests per batch (what is still refused then is dropped whole). Other refusals
-  (401, 403, 404: the receiver or our configuration is wrong, not the data) drop the batch whole.
+  sample): the halves are sent in order (a series must not go back in time), refused ones halved again,
+  down to single samples, within `SPLIT_BUDGET` requests per batch; what is still refused then is dropped
+  whole. So a few bad samples cost about 2 * log2(batch) requests each and lose nothing else; a batch
+  that is all bad costs the budget; many bad samples spread over a batch may take good ones with them
+  once the budget is spent. Other refusals (401, 403, 404: the receiver or our configuration is wrong,
+  not the data) drop the batch whole.
 
 Out of order after a lost answer. A batch may already be stored although it is still queued: an
 attempt's answer was lost (timeout, connection closed after sending, 502/504), or a former run of the
-writer sent it and stopped (or was killed) before deleting it; only a shard's first batch after start can
-be in that case, since a shard sends one batch at a time and deletes it on its 2xx. Resending such a batch,
-Prometheus refuses it with 400 "out of order sample" (or "duplicate sample") and, since it rolls back a
-request on its first bad sample, stores none of it, including samples that had never arrived. So the
-refused batch is split as above: the pieces that had arrived are refused again and counted as
-`reason="resent_duplicate"` (not as failures of delivery), the rest is accepted. A retry never adds
-samples to a request, and a former run's batch is a prefix of the shard's first batch now (records are
-read in order), so the split finds the boundary in about 2 * log2(batch) requests.
+writer sent it and stopped (or was killed) before deleting it. Sending it again, Prometheus refuses it
+with 400 "out of order sample" (or "duplicate sample"). That refusal does not hide samples that never
+arrived, because the request sent again is exactly the one sent before: a retry never adds samples, and
+the queue notes each shard's batch in flight (its record ids, committed when it is read), so that after
+a restart the same batch is read again, whole and no more (`Batch.resent`). Prometheus stores a request
+whole or not at all, so a refusal of that request as out of order means the earlier attempt stored it:
+the batch is dropped and counted as `reason="resent_duplicate"`, not as a failure of delivery. Refusals
+of pieces of a split batch after a lost answer are counted the same way.
 """
 
 from __future__ import annotations
@@ -164,7 +167,6 @@ class ShardSender(threading.Thread):
         self._flush = threading.Event()
         self._abort = threading.Event()
         self._budget = 0  # requests left for splitting the refused batch at hand
-        self._fresh = True  # the first batch: a former run may have sent it and stopped before deleting it
 
     def flush(self) -> None:
         """Send what is queued without waiting for fuller batches, then end when the shard is empty."""
@@ -221,7 +223,8 @@ class ShardSender(threading.Thread):
                 break
             wake.wait(target.batch_send_deadline - waited)
         batch = self._queue.read(self._shard, target.max_samples_per_send)
-        if batch is None:
+        if batch is None:  # pending said otherwise: never seen, but no busy loop if it happens
+            self._abort.wait(target.batch_send_deadline)
             return True
         if not self._deliver(client, batch):
             return False
@@ -230,12 +233,22 @@ class ShardSender(threading.Thread):
 
     def _deliver(self, client: httpx.Client, batch: Batch) -> bool:
         """Send `batch` until its fate is final (False: aborted first; the batch stays queued)."""
-        suspect, self._fresh = self._fresh, False
         answer = self._attempt_until_final(client, batch.body)
         if answer is None:
             return False
         if answer.verdict is Verdict.DELIVERED:
             self._sent.inc(batch.samples)
+            return True
+        suspect = batch.resent or answer.unknown
+        if suspect and _already_stored(answer.message):
+            self._duplicate.inc(batch.samples)
+            log.info(
+                "remote write %s: %d samples sent again (after a lost answer or a restart) were refused as "
+                "already there (%s)",
+                self._url,
+                batch.samples,
+                answer.message,
+            )
             return True
         split = answer.status in _SPLIT_STATUSES and batch.samples > 1
         log.warning(
@@ -281,8 +294,7 @@ class ShardSender(threading.Thread):
 
     def _drop(self, samples: int, refusal: Answer, suspect: bool) -> None:
         """Count refused samples: as `resent_duplicate` when they may have been stored before (an answer
-        was lost, or a former run may have sent them) and the receiver says out of order or duplicate;
-        as `4xx` otherwise."""
+        was lost) and the receiver says out of order or duplicate; as `4xx` otherwise."""
         if (suspect or refusal.unknown) and _already_stored(refusal.message):
             self._duplicate.inc(samples)
         else:
@@ -297,7 +309,7 @@ class ShardSender(threading.Thread):
             unknown = unknown or answer.unknown
             if answer.verdict is not Verdict.RETRY:
                 if failures:
-                    log.info("remote write %s: delivered after %d failed attempts", self._url, failures)
+                    log.info("remote write %s: %s after %d failed attempts", self._url, answer.verdict.value, failures)
                 return Answer(answer.verdict, answer.status, answer.message, unknown=unknown)
             failures += 1
             self._retries.inc()

@@ -4,9 +4,12 @@ scripted fake receiver and a decoder of WriteRequests for checking what was sent
 
     vm = start_victoria_metrics(tmp_path / "vm")        # FAILS under CI when the binary is missing
     ...
+    feeder = Feeder(writer.append, "rw_outage", series=50, interval=0.1)   # collectors keep polling
     with outage(vm):                                     # stopped here, started again on exit
         time.sleep(120)
-    samples = vm.raw_samples('{__name__=~"rw_.*"}', start, end)   # exact stored samples, duplicates kept
+    samples = feeder.stop()
+    ... writer.stop(timeout=...) ...
+    assert vm.raw_samples("rw_outage", start, end) == series_of(samples)  # exact: duplicates would show
 
 Engines are stopped with SIGTERM (both flush what they hold) or SIGKILL (`stop(kill=True)`) and
 started again on the same data directory. No assertions in here: tests assert on what these return.
@@ -27,23 +30,26 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cramjam
 
+from model import Labels, Sample
 from tests.helpers import free_port, require
 
 __all__ = [
     "Engine",
     "FakeReceiver",
+    "Feeder",
     "Prometheus",
     "Reply",
     "SeriesSamples",
     "VictoriaMetrics",
     "decode_write_request",
     "outage",
+    "series_of",
     "start_prometheus",
     "start_victoria_metrics",
 ]
@@ -240,6 +246,43 @@ def outage(*engines: Engine, kill: bool = False) -> Iterator[None]:
     finally:
         for engine in engines:
             engine.start()
+
+
+# -- what should be there ---------------------------------------------------------------------------------
+def series_of(samples: Iterable[Sample]) -> SeriesSamples:
+    """`samples` as an engine stores them (milliseconds), to compare with `raw_samples` exactly."""
+    out: SeriesSamples = {}
+    for name, labels, value, ts in samples:
+        out.setdefault((("__name__", name), *labels.pairs), []).append((round(ts * 1000), value))
+    return {tuple(sorted(key)): points for key, points in out.items()}
+
+
+class Feeder:
+    """Collectors that keep polling: a thread that passes one run of `series` samples of metric `name`
+    (labels `series`, `site`), stamped with the wall clock to the millisecond, to `append` every `interval`
+    seconds until `stop()`, which returns every sample appended. Values are distinct per series and run."""
+
+    def __init__(self, append: Callable[[list[Sample]], None], name: str, *, series: int, interval: float) -> None:
+        self.samples: list[Sample] = []
+        self._stop = threading.Event()
+        labels = [Labels(series=str(i), site="dc-east") for i in range(series)]
+
+        def poll() -> None:
+            run = 0
+            while not self._stop.wait(interval):
+                ts = round(time.time(), 3)
+                batch = [Sample(name, labels[i], i * 1000.0 + run + 0.25, ts) for i in range(series)]
+                append(batch)
+                self.samples.extend(batch)
+                run += 1
+
+        self._thread = threading.Thread(target=poll, name=f"feeder-{name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> list[Sample]:
+        self._stop.set()
+        self._thread.join()
+        return self.samples
 
 
 # -- what was sent ------------------------------------------------------------------------------------

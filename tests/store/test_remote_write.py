@@ -8,6 +8,7 @@ import logging
 import math
 import random
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -29,9 +30,11 @@ from tests.collectors.probe_support import self_signed
 from tests.store.engines import (
     Engine,
     FakeReceiver,
+    Feeder,
     Reply,
     decode_write_request,
     outage,
+    series_of,
     start_prometheus,
     start_victoria_metrics,
 )
@@ -42,14 +45,7 @@ SeriesKey = tuple[tuple[str, str], ...]
 
 
 def _key(labels: dict[str, str]) -> SeriesKey:
-    return tuple(sorted(labels.items()))
-
-
-def _expected(samples: list[Sample]) -> dict[SeriesKey, list[tuple[int, float]]]:
-    out: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
-    for s in samples:
-        out[_key({"__name__": s.name, **s.labels})].append((round(s.ts * 1000), s.value))
-    return dict(out)
+    return tuple(sorted(labels.items()))  # as engines' SeriesSamples keys
 
 
 def _received(receiver: FakeReceiver) -> dict[SeriesKey, list[tuple[int, float]]]:
@@ -140,9 +136,9 @@ def test_queue_reads_whole_records_in_order_per_shard_and_forgets_them_only_on_d
     assert (queue.pending(0), queue.pending(1), queue.pending()) == (9, 5, 14)
     first = queue.read(0, max_samples=8)
     assert first is not None
-    assert (first.samples, first.oldest) == (7, T0)  # 3 + 4: the next record (2) would pass 8
-    assert queue.read(0, max_samples=8) == first  # reading removes nothing
-    assert queue.read(0, max_samples=1) is not None and queue.read(0, max_samples=1).samples == 3  # type: ignore[union-attr]
+    assert (first.samples, first.oldest, first.resent) == (7, T0, False)  # 3 + 4: with the next (2), over 8
+    again = queue.read(0, max_samples=1)  # reading removes nothing; the batch read is read again, whole
+    assert again == first._replace(resent=True)
     queue.delete(first)
     rest = queue.read(0, max_samples=8)
     assert rest is not None and (rest.samples, rest.oldest) == (2, T0 + 3)
@@ -165,6 +161,17 @@ def test_a_reopened_queue_keeps_its_samples_and_its_shard_count_until_it_drains(
     reopened.delete(batch)
     reopened.close()
     assert RemoteQueue.open(tmp_path, url, shards=4).shards == 4
+
+
+def test_a_drained_queue_gives_its_pages_back(tmp_path: Path) -> None:
+    queue = RemoteQueue.open(tmp_path, "http://127.0.0.1:1/api/v1/write", shards=1)
+    queue.put([_record(0, 2000, T0) for _ in range(80)])  # about 500 pages of 4 KiB
+    while (batch := queue.read(0, 2000)) is not None:
+        queue.delete(batch)
+    queue.close()
+    with sqlite3.connect(queue.path) as conn:
+        assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
+        assert conn.execute("PRAGMA page_count").fetchone()[0] < 20
 
 
 def test_pending_samples_and_lag_are_read_from_the_queue(tmp_path: Path, registry: CollectorRegistry) -> None:
@@ -211,7 +218,7 @@ def test_every_sample_arrives_once_in_order_per_series_from_many_threads(
         for thread in threads:
             thread.join()
         assert writer.stop(timeout=20) is True
-    assert _received(receiver) == _expected(appended)  # each series complete, once, in time order
+    assert _received(receiver) == series_of(appended)  # each series complete, once, in time order
     assert len(receiver.received) == 8 * 40 * 25
     assert max(sum(len(p) for _, p in r.series) for r in receiver.requests) <= 250
     headers = receiver.requests[0].headers
@@ -247,7 +254,7 @@ def test_5xx_is_retried_with_backoff_until_the_receiver_recovers(tmp_path: Path,
     assert all(r.series == receiver.requests[0].series for r in receiver.requests)  # the same request again
     gaps = [b.at - a.at for a, b in zip(receiver.requests, receiver.requests[1:], strict=False)]
     assert all(want <= gap < want + 0.1 for gap, want in zip(gaps, [0.1, 0.2, 0.4], strict=True)), gaps
-    assert _received(receiver) == _expected(samples)
+    assert _received(receiver) == series_of(samples)
     assert _value(registry, "remote_write_retries_total", receiver.url) == 3
     assert _value(registry, "remote_write_sent_samples_total", receiver.url) == 40
     assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="4xx") == 0
@@ -301,7 +308,7 @@ def test_a_400_batch_is_split_so_only_the_bad_samples_are_dropped(tmp_path: Path
         assert _wait(lambda: writer.pending() == 0, timeout=10)
         assert writer.stop(timeout=5) is True
     good = [s for s in samples if s.labels["series"] not in {"13", "77"}]
-    assert _received(receiver) == _expected(good)
+    assert _received(receiver) == series_of(good)
     assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="4xx") == 2
     assert _value(registry, "remote_write_sent_samples_total", receiver.url) == 98
     assert len(receiver.requests) <= 1 + 2 * 2 * math.ceil(math.log2(100))
@@ -323,8 +330,8 @@ class _LikePrometheus:
         for labels, points in series:
             key = _key(labels)
             for t, v in points:
-                last = latest.get(key) or (self.stored[key][-1] if self.stored[key] else None)
-                if last is not None and (t < last[0] or t == last[0] and v != last[1]):
+                last = latest.get(key) or (self.stored[key][-1] if self.stored.get(key) else None)
+                if last is not None and (t < last[0] or (t == last[0] and v != last[1])):
                     return Reply(400, "out of order sample", store=False)
                 if last is None or t > last[0]:
                     latest[key] = (t, v)
@@ -348,12 +355,11 @@ def test_a_resend_after_a_lost_answer_refused_as_out_of_order_counts_as_already_
         writer.start()
         assert _wait(lambda: writer.pending() == 0, timeout=10)
         assert writer.stop(timeout=5) is True
-    assert prometheus.stored == _expected(samples)
-    assert receiver.requests[1].reply.status == 400
-    duplicate = _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate")
-    assert duplicate >= 10  # the samples at T0: older than the latest stored
-    assert duplicate + _value(registry, "remote_write_sent_samples_total", receiver.url) == 20
+    assert prometheus.stored == series_of(samples)
+    assert [r.reply.status for r in receiver.requests] == [204, 400]  # 204: the reply never sent
+    assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate") == 20
     assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="4xx") == 0
+    assert _value(registry, "remote_write_sent_samples_total", receiver.url) == 0
 
 
 def test_a_batch_sent_before_a_restart_does_not_take_new_samples_down_with_it(tmp_path: Path) -> None:
@@ -368,13 +374,15 @@ def test_a_batch_sent_before_a_restart_does_not_take_new_samples_down_with_it(tm
         assert first.stop(timeout=0) is False
         registry = CollectorRegistry()
         second = _writer(receiver.url, tmp_path / "queue", registry)
-        second.append(later)  # the first batch now holds both: 20 samples stored, 10 new
+        second.append(later)  # would fit in the first batch, but that batch is the one read before
         second.start()
         assert second.stop(timeout=10) is True
-    assert prometheus.stored == _expected(earlier + later)
+    assert prometheus.stored == series_of(earlier + later)
+    assert [r.reply.status for r in receiver.requests] == [204, 400, 204]  # the same 20, again; then 10 new
+    assert [sum(len(p) for _, p in r.series) for r in receiver.requests] == [20, 20, 10]
+    assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate") == 20
     assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="4xx") == 0
-    assert _value(registry, "remote_write_failed_samples_total", receiver.url, reason="resent_duplicate") >= 10
-    assert len(receiver.requests) <= 2 + 2 * 2 * math.ceil(math.log2(30))
+    assert _value(registry, "remote_write_sent_samples_total", receiver.url) == 10
 
 
 def test_stop_keeps_what_was_not_taken_and_the_next_writer_sends_it(tmp_path: Path) -> None:
@@ -391,7 +399,7 @@ def test_stop_keeps_what_was_not_taken_and_the_next_writer_sends_it(tmp_path: Pa
         assert second.pending() == 60
         second.start()
         assert second.stop(timeout=10) is True
-    assert _received(receiver) == _expected(samples)
+    assert _received(receiver) == series_of(samples)
 
 
 def test_https_receiver_verified_against_ca_file_and_untrusted_one_retried(
@@ -412,7 +420,7 @@ def test_https_receiver_verified_against_ca_file_and_untrusted_one_retried(
         trusted.append(samples)
         trusted.start()
         assert trusted.stop(timeout=5) is True
-    assert _received(receiver) == _expected(samples)
+    assert _received(receiver) == series_of(samples)
     assert receiver.requests[0].headers["Authorization"] == "Basic Y29sbGVjdG9yOnBhNTU="  # collector:pa55
 
 
@@ -472,7 +480,7 @@ def _assert_stored_exactly(engine: Engine, name: str, samples: list[Sample]) -> 
     start, end = min(s.ts for s in samples), max(s.ts for s in samples)
     assert engine.wait_for_count(name, start, end, len(samples)) == len(samples), engine.name
     time.sleep(0.3)  # anything more would show now
-    assert engine.raw_samples(name, start, end) == _expected(samples), engine.name
+    assert engine.raw_samples(name, start, end) == series_of(samples), engine.name
 
 
 @pytest.mark.slow
@@ -491,37 +499,13 @@ def test_samples_arrive_exactly_in_victoria_metrics_and_prometheus(
         assert _value(registry, "remote_write_sent_samples_total", engine.write_url) == 3000
 
 
-class _Collector:
-    """A thread that appends one run of `series` samples every `interval` seconds until stopped."""
-
-    def __init__(self, writer: RemoteWriter, name: str, series: int, interval: float) -> None:
-        self.samples: list[Sample] = []
-        self._stop = threading.Event()
-
-        def poll() -> None:
-            k = 0
-            while not self._stop.wait(interval):
-                run = _run(name, series, k, round(time.time(), 3))
-                writer.append(run)
-                self.samples.extend(run)
-                k += 1
-
-        self._thread = threading.Thread(target=poll, name="test-collector")
-        self._thread.start()
-
-    def stop(self) -> list[Sample]:
-        self._stop.set()
-        self._thread.join()
-        return self.samples
-
-
 @pytest.mark.slow
 def test_an_engine_outage_loses_nothing_and_stores_nothing_twice(
     tmp_path: Path, victoria_metrics: Engine, prometheus: Engine, registry: CollectorRegistry
 ) -> None:
     writer = _engine_writer([victoria_metrics, prometheus], tmp_path / "queue", registry)
     writer.start()
-    collector = _Collector(writer, "rw_outage", series=50, interval=0.1)
+    collector = Feeder(writer.append, "rw_outage", series=50, interval=0.1)
     time.sleep(2)
     with outage(victoria_metrics, prometheus):
         time.sleep(12)
