@@ -51,10 +51,10 @@ from benchmarks.machine import log
 from model import FakeClock, Labels, Sample
 from model.gcfreeze import freeze_survivors
 from store.query.engine import QueryEngine
+from store.remote import group
 from store.tsdb import Store
 from tests.helpers import free_port
 from tests.query.prometheus import PrometheusServer
-from tests.query.remote_write import group
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_CPU_SECONDS = 2.0

@@ -67,10 +67,10 @@ from dashboards.serve import HttpServer
 from model import FakeClock, Labels, Sample
 from model.gcfreeze import freeze_survivors
 from store.query.engine import QueryEngine
+from store.remote import group
 from store.tsdb import Store
 from tests.helpers import free_port
 from tests.query.prometheus import PrometheusServer
-from tests.query.remote_write import group
 
 TARGET_RATIO = 3.0
 TARGET_INSTANT_MS = 150.0

@@ -263,10 +263,19 @@ def _sorted(result: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _count_in_store(base: str, token: str, selector: str, start: float, end: float) -> int:
-    """How many samples of `selector` the node's own store holds in [start, end]."""
+    """How many samples of the series `selector` matches the node's own store holds in (start, end]."""
+    names = httpx.get(
+        f"{base}/api/v1/label/__name__/values",
+        params={"match[]": selector},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()["data"]
     window = f"{round(end - start)}s"
-    found = query(base, token, f"sum(count_over_time({selector}[{window}]))", end)
-    return int(float(found[0]["value"][1])) if found else 0
+    total = 0
+    for name in names:  # count_over_time drops the metric name: one name at a time
+        found = query(base, token, f"sum(count_over_time({name}{selector}[{window}]))", end)
+        total += int(float(found[0]["value"][1])) if found else 0
+    return total
 
 
 def _metric(base: str, name: str) -> float | None:
