@@ -2,7 +2,7 @@
 through `store.remote.RemoteWriter`, and its CPU per 100,000 samples, beside Prometheus 2.42's own remote
 write of the same series to the same VictoriaMetrics, in the same run.
 
-Run: `.venv/bin/python benchmarks/remote_write.py` (about 3 minutes; needs `apt-get install -y
+Run: `.venv/bin/python benchmarks/remote_write.py` (about 3.5 minutes; needs `apt-get install -y
 --no-install-recommends prometheus victoria-metrics`). `--no-write` skips appending to docs/benchmarks.md;
 `--seconds 10` for a quick look; `--profile 5` profiles our append and send path for 5 s (cProfile in every
 thread) and prints the top costs instead of the benchmark.
@@ -156,14 +156,22 @@ def engine_metrics(engine: Engine) -> dict[str, float]:
     return out
 
 
-def vm_count(vm: VictoriaMetrics, selector: str, start: float, end: float) -> int:
-    """Samples VictoriaMetrics holds for `selector` in (start, end], by a `count_over_time` query."""
-    urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=60).read()
-    window = max(1, int(end - start) + 1)
-    query = urllib.parse.urlencode({"query": f"sum(count_over_time({selector}[{window}s]))", "time": f"{end:.3f}"})
-    with urllib.request.urlopen(f"{vm.url}/api/v1/query?{query}", timeout=120) as response:
-        result = json.loads(response.read())["data"]["result"]
-    return int(float(result[0]["value"][1])) if result else 0
+def vm_count(vm: VictoriaMetrics, selector: str, since: float, expected: float, timeout: float = 20.0) -> int:
+    """Samples VictoriaMetrics holds for `selector` since `since` (Unix seconds), by a `count_over_time`
+    query, asked again until it finds `expected` or `timeout` seconds pass (new rows take a second or
+    two to be found, even after /internal/force_flush)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=60).read()
+        now = time.time()
+        window = f"{int(now - since) + 1}s"
+        query = urllib.parse.urlencode({"query": f"sum(count_over_time({selector}[{window}]))", "time": f"{now:.3f}"})
+        with urllib.request.urlopen(f"{vm.url}/api/v1/query?{query}", timeout=120) as response:
+            result = json.loads(response.read())["data"]["result"]
+        found = int(float(result[0]["value"][1])) if result else 0
+        if found >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 # -- ours -------------------------------------------------------------------------------------------------
@@ -298,7 +306,7 @@ def run_ours(vm: VictoriaMetrics, devices: list[Device], args: argparse.Namespac
     result.vm_cpu = vm_after["process_cpu_seconds_total"] - vm_before["process_cpu_seconds_total"]
     rows = 'vm_rows_inserted_total{type="promremotewrite"}'
     result.vm_rows = vm_after[rows] - vm_before[rows]
-    result.vm_query = vm_count(vm, '{collector="snmp",remote_writer=""}', wall_start - 1, time.time() + 1)
+    result.vm_query = vm_count(vm, '{collector="snmp",remote_writer=""}', wall_start - 1, result.sent)
     return result
 
 
@@ -539,7 +547,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=3)
     parser.add_argument("--prom-jobs", type=int, default=4)
-    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=30.0)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--profile", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--no-write", action="store_true")

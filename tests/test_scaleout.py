@@ -150,6 +150,8 @@ def test_two_collector_nodes_write_into_both_engines_and_a_web_node_shows_the_wh
                     ),
                 )
                 assert counted
+                alerts = httpx.get(f"{base}/api/v1/alerts", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                assert alerts.json()["status"] == "success"  # the web node evaluates the rules through the engine
                 by_site = {r["metric"]["site"] for r in query(base, token, "count by (site) (up)")}
                 assert by_site == {s for s in sites if any(d["site"] == s for d in data["devices"])}
     finally:
@@ -282,3 +284,42 @@ def _metric(base: str, name: str) -> float | None:
     text = httpx.get(f"{base}/metrics", timeout=10).text
     values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{")]
     return sum(values) if values else None
+
+
+@pytest.mark.parametrize(
+    ("role", "message"),
+    [
+        ("collector", "error: --role collector writes to the engines of remote_write: the config has none\n"),
+        ("web", "error: --role web reads through query: backend: prometheus (with its url): the config has none\n"),
+    ],
+)
+def test_a_role_the_config_does_not_provide_for_is_refused_before_anything_starts(
+    tmp_path: Path, role: str, message: str
+) -> None:
+    config = _host_config(tmp_path, free_port(), [])
+    result = subprocess.run(
+        [sys.executable, "run_console.py", "run", "--config", str(config), "--role", role],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr[-len(message) :]) == (2, message)
+    assert not (tmp_path / "data").exists()
+
+
+def test_an_unknown_node_is_refused_naming_the_known_ones(tmp_path: Path) -> None:
+    config = _host_config(tmp_path, free_port(), [])
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["nodes"] = [{"name": "east", "sites": ["dc-east"]}]
+    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "run_console.py", "run", "--config", str(config), "--node", "north"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (2, f'--node: "north" is not a node of {config} (known: east)\n')
