@@ -2,39 +2,36 @@
 through `store.remote.RemoteWriter`, and its CPU per 100,000 samples, beside Prometheus 2.42's own remote
 write of the same series to the same VictoriaMetrics, in the same run.
 
-Run: `.venv/bin/python benchmarks/remote_write.py` (about 3.5 minutes; needs `apt-get install -y
+Run: `.venv/bin/python benchmarks/remote_write.py` (about 3 minutes; needs `apt-get install -y
 --no-install-recommends prometheus victoria-metrics`). `--no-write` skips appending to docs/benchmarks.md;
-`--seconds 10` for a quick look; `--profile 5` profiles our append and send path for 5 s (cProfile in every
-thread) and prints the top costs instead of the benchmark.
+`--seconds 10 --warmup 10` for a quick look. `--profile 20` runs only our side for 20 s with a cProfile on
+thread CPU time in every thread and prints the top costs (the profiler's own cost per call is large here:
+read it for where, not how much).
 
-The series (`--series`, 20,000): SNMP interface figures of switches with 50 interfaces each (in/out bits,
-errors, discards and unicast packets per second, oper and admin status), labelled as the collectors label
-them: target, site, system, role, collector, ifindex, ifname, ifalias (every fourth port), direction.
+The series (`--series`, 20,000): switches of 50 interfaces, 10 series each as collectors/snmp_modules.py
+names them, labelled target, site, system, role, collector, ifindex, ifname, ifalias (every 4th), direction.
 
-Ours. VictoriaMetrics 127.0.0.1 (`-search.latencyOffset=0s -search.disableCache`), one `RemoteWriter` with
-one target (the config's queue defaults: 2 shards, 2,000 samples per send). `--threads` feeder threads
-poll the devices as the scheduler would, each device one `append` of its 500 samples stamped with the
-wall clock to the millisecond (strictly increasing per device), as fast as `append` returns, for
-`--seconds`; then `stop()` sends what is queued. Figures: samples accepted by VictoriaMetrics
-(`remote_write_sent_samples_total`, checked against VM's `vm_rows_inserted_total{type="promremotewrite"}`
-and a `count_over_time` query) over the time from the first `append` to the drained queue; CPU seconds of
-this process per 100,000 samples, minus the CPU the feeders spent building the `Sample`s (the collectors'
-cost: measured per thread with `time.thread_time()`); where the rest goes: `append` (encode, split,
-snappy, SQLite commit: feeder thread time inside `append`), of which encoding alone is measured apart on
-the same batches with the public `SeriesEncoder`, and the sender threads (the remainder: queue read and
-delete, HTTP); the queue's files on disk (largest seen, sampled every 0.25 s). VictoriaMetrics' CPU is
-its own `process_cpu_seconds_total`, from its /metrics.
+Ours: a `RemoteWriter` with one target, VictoriaMetrics on 127.0.0.1 (`-search.latencyOffset=0s
+-search.disableCache`), the config's queue defaults (2 shards, 2,000 samples per send). `--threads` feeders
+poll the devices as the scheduler would, one `append` of 500 samples per device poll, stamped with the wall
+clock to the millisecond (strictly increasing per device), as fast as `append` returns, for `--seconds`;
+then `stop()` sends what is queued. Rate: `remote_write_sent_samples_total` (checked against VM's
+`vm_rows_inserted_total{type="promremotewrite"}` and a `count_over_time` query) over the time from the
+first `append` to the drained queue. CPU: this process's, minus what the feeders spent building the
+`Sample`s (the collectors' cost; `time.thread_time()` per feeder), per 100,000 samples; split into
+`append` (feeder thread time inside it) with its encoding and snappy timed apart on the same batches
+(public `SeriesEncoder`), and the sender threads (the rest). Queue files on disk: largest seen (every
+0.25 s). VictoriaMetrics' CPU: its `process_cpu_seconds_total`.
 
-Prometheus. The same series on the console's own /metrics (dashboards/http.py `create_server` with a
-`latest` callable returning them), rendered once per second with new values and served from that
-rendering (waitress) to `--prom-jobs` scrape jobs (job label `bench-N`: distinct series) at a 1 s
-interval, so Prometheus scrapes `--prom-jobs` x `--series` samples a second without our exposition
-(about 0.3 CPU-s per rendering) limiting it; external label `remote_writer="prometheus"` keeps its
-stream apart in the same VictoriaMetrics. After `--warmup` seconds, `--seconds` are measured: samples
-forwarded (`prometheus_remote_storage_samples_total`), its `process_cpu_seconds_total`. That CPU also
-scrapes, parses and stores every sample in its own TSDB: a second Prometheus without `remote_write`
-scrapes the same for the same time, and its CPU per scraped sample, times the samples scraped, is
-subtracted to estimate the share of remote write (`--no-baseline` skips that run).
+Prometheus: the same series on the console's /metrics (dashboards/http.py `create_server`, `latest`
+returning them), rendered once a second with new values and served from that rendering (waitress) to
+`--prom-jobs` scrape jobs (`job="bench-N"`: distinct series) at 1 s, so our rendering (about 0.4 CPU-s)
+does not limit it; external label `remote_writer="prometheus"`. After `--warmup` (it reshards every 10 s
+and catches up on what it scraped meanwhile), `--seconds` are measured: samples forwarded
+(`prometheus_remote_storage_samples_total`) and its `process_cpu_seconds_total`, which also scrapes, parses
+and stores every sample: a second Prometheus without `remote_write` scrapes the same as long, and its CPU
+per scraped sample times the samples scraped is subtracted to estimate the share of remote write
+(`--no-baseline` skips it).
 
 Targets: at least 200,000 samples/s from one node; our CPU per sample within 3x of Prometheus' (its
 whole CPU per forwarded sample, as the issue states; the ratio to its remote-write share is shown too).
@@ -57,7 +54,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,17 +78,12 @@ TARGET_CPU_RATIO = 3.0
 PER_100K = 100_000
 INTERFACES = 50
 IF_SERIES = (
-    ("interface_in_bits_per_second", ""),
-    ("interface_out_bits_per_second", ""),
-    ("interface_errors_per_second", "in"),
-    ("interface_errors_per_second", "out"),
-    ("interface_discards_per_second", "in"),
-    ("interface_discards_per_second", "out"),
-    ("interface_unicast_packets_per_second", "in"),
-    ("interface_unicast_packets_per_second", "out"),
+    *((f"interface_{direction}_bits_per_second", "") for direction in ("in", "out")),
+    *((f"interface_{m}_per_second", d) for m in ("errors", "discards", "unicast_packets") for d in ("in", "out")),
     ("interface_oper_up", ""),
     ("interface_admin_up", ""),
 )
+"""(metric name, direction label) of each interface's series, as collectors/snmp_modules.py names them."""
 INSTALL = "apt-get install -y --no-install-recommends prometheus victoria-metrics"
 
 
@@ -177,10 +169,9 @@ def vm_count(vm: VictoriaMetrics, selector: str, since: float, expected: float, 
 # -- ours -------------------------------------------------------------------------------------------------
 @dataclass
 class FeederCost:
-    """One feeder thread's tally: samples appended, thread CPU building them and inside `append`."""
+    """One feeder thread's tally: samples appended, its CPU seconds building them and inside `append`."""
 
     samples: int = 0
-    appends: int = 0
     build_cpu: float = 0.0
     append_cpu: float = 0.0
 
@@ -201,7 +192,6 @@ def feed(append: Callable[[list[Sample]], None], devices: list[Device], until: f
             cost.append_cpu += time.thread_time() - t1
             cost.build_cpu += t1 - t0
             cost.samples += len(batch)
-            cost.appends += 1
             if time.monotonic() >= until:
                 return
 
@@ -224,7 +214,7 @@ class Ours:
     vm_query: int = 0
     disk_max: int = 0
     pending_max: int = 0
-    pending_samples: list[tuple[float, int, int]] = field(default_factory=list)
+    render_cpu: float = 0.0  # the exposition for Prometheus, per rendering
 
     @property
     def rate(self) -> float:
@@ -276,7 +266,6 @@ def run_ours(vm: VictoriaMetrics, devices: list[Device], args: argparse.Namespac
     def watch() -> None:
         while not done.wait(0.25):
             pending, disk = writer.pending(), disk_bytes(queue_dir)
-            result.pending_samples.append((time.perf_counter() - t0, pending, disk))
             result.disk_max, result.pending_max = max(result.disk_max, disk), max(result.pending_max, pending)
 
     vm_before = engine_metrics(vm)
@@ -360,23 +349,16 @@ class Theirs:
 
 
 def prometheus_config(exposition_port: int, jobs: int, vm: VictoriaMetrics | None) -> str:
-    lines = [
-        "global:",
-        "  scrape_interval: 1s",
-        "  scrape_timeout: 1s",
-        "  external_labels:",
-        "    remote_writer: prometheus",
-        "scrape_configs:",
-    ]
-    for j in range(jobs):
-        lines += [
-            f"  - job_name: bench-{j}",
-            "    static_configs:",
-            f"      - targets: ['127.0.0.1:{exposition_port}']",
-        ]
-    if vm is not None:
-        lines += ["remote_write:", f"  - url: {vm.write_url}"]
-    return "\n".join(lines) + "\n"
+    """`jobs` scrape jobs of the exposition at 1 s, and remote write to `vm` if given."""
+    scrape = "".join(
+        f"  - job_name: bench-{j}\n    static_configs:\n      - targets: ['127.0.0.1:{exposition_port}']\n"
+        for j in range(jobs)
+    )
+    remote = "" if vm is None else f"remote_write:\n  - url: {vm.write_url}\n"
+    return (
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    remote_writer: prometheus\n"
+        f"scrape_configs:\n{scrape}{remote}"
+    )
 
 
 def run_prometheus(
@@ -434,14 +416,34 @@ def serve_exposition(devices: list[Device]) -> tuple[HttpServer, Exposition, Cal
     return server, exposition, stop
 
 
+def run_both_prometheus(
+    vm: VictoriaMetrics, devices: list[Device], args: argparse.Namespace, tmp: Path, ours: Ours
+) -> tuple[Theirs, Theirs | None]:
+    """Prometheus with remote write, then (unless `--no-baseline`) without, scraping the exposition; the median
+    CPU of a rendering goes to `ours.render_cpu` (it is this process's)."""
+    server, exposition, stop = serve_exposition(devices)
+    try:
+        log(f"Prometheus with remote_write: {args.warmup:g} s warm-up, {args.seconds:g} s measured ...")
+        theirs = run_prometheus(vm, server.port, args, tmp / "prometheus", remote=True)
+        base = None
+        if not args.no_baseline:
+            log("Prometheus without remote_write (baseline) ...")
+            base = run_prometheus(vm, server.port, args, tmp / "prometheus-base", remote=False)
+    finally:
+        stop()
+    ours.render_cpu = sorted(exposition.render_cpu)[len(exposition.render_cpu) // 2]
+    return theirs, base
+
+
 # -- profile ----------------------------------------------------------------------------------------------
 def profile_ours(vm: VictoriaMetrics, devices: list[Device], args: argparse.Namespace, tmp: Path) -> str:
-    """`run_ours` for `args.profile` seconds with a cProfile in every thread it starts; the merged top costs."""
+    """`run_ours` for `args.profile` seconds with a cProfile (thread CPU time) in every thread it starts; the
+    merged top costs."""
     profilers: list[cProfile.Profile] = []
     lock = threading.Lock()
 
     def start(*_: object) -> None:  # the new thread's first profile event: hand over to its own cProfile
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time)  # CPU of the thread: not the time spent waiting for the GIL
         with lock:
             profilers.append(profiler)
         profiler.enable()
@@ -450,7 +452,7 @@ def profile_ours(vm: VictoriaMetrics, devices: list[Device], args: argparse.Name
     try:
         ours = run_ours(vm, devices, argparse.Namespace(**{**vars(args), "seconds": args.profile}), tmp)
     finally:
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
     out = io.StringIO()
     stats = pstats.Stats(stream=out)
     for profiler in profilers:
@@ -467,27 +469,43 @@ def per_100k(cpu: float, samples: float) -> float:
     return cpu / samples * PER_100K if samples else float("nan")
 
 
-def report(
-    args: argparse.Namespace, ours: Ours, theirs: Theirs, base: Theirs | None, render_cpu: float
-) -> tuple[list[str], list[str]]:
-    """The tables and facts (lines), and the verdicts."""
-    ours_cpu = per_100k(ours.cpu, ours.sent)
-    their_cpu = per_100k(theirs.cpu, theirs.forwarded)
-    share = None
-    if base is not None and base.scraped:
-        share = per_100k(theirs.cpu - base.cpu / base.scraped * theirs.scraped, theirs.forwarded)
-    share_text = "-" if share is None else f"{share:.3f}"
-    share_ratio = "-" if share is None or share <= 0 else f"{ours_cpu / share:.2f}x"
+@dataclass(frozen=True)
+class Verdict:
+    """Our CPU and Prometheus' per 100,000 samples (`share`: its estimated remote-write share, if known)."""
+
+    ours: float
+    theirs: float
+    share: float | None
+
+    @classmethod
+    def of(cls, ours: Ours, theirs: Theirs, base: Theirs | None) -> Verdict:
+        share = None
+        if base is not None and base.scraped:
+            share = per_100k(theirs.cpu - base.cpu / base.scraped * theirs.scraped, theirs.forwarded)
+        return cls(per_100k(ours.cpu, ours.sent), per_100k(theirs.cpu, theirs.forwarded), share)
+
+    @property
+    def share_text(self) -> str:
+        return "-" if self.share is None else f"{self.share:.3f}"
+
+    @property
+    def share_ratio(self) -> str:
+        return "-" if self.share is None or self.share <= 0 else f"{self.ours / self.share:.2f}x"
+
+
+def tables(ours: Ours, theirs: Theirs, cpu: Verdict) -> list[str]:
+    """The figures beside Prometheus', and where our CPU goes."""
     lines = [
         "| figure | ours: RemoteWriter | Prometheus 2.42 | ours / Prometheus | target |",
         "|---|---|---|---|---|",
         f"| samples/s accepted by VictoriaMetrics | {ours.rate:,.0f} | {theirs.rate:,.0f} | {ours.rate / theirs.rate:.2f}x"
         f" | >= {TARGET_RATE:,} (ours) |",
-        f"| samples sent | {ours.sent:,.0f} in {ours.total_s:.1f} s | {theirs.forwarded:,.0f} in {theirs.seconds:.1f} s | - | - |",
-        f"| CPU-s per 100,000 samples, sender (Prometheus: scrape + TSDB + remote write) | {ours_cpu:.3f} |"
-        f" {their_cpu:.3f} | {ours_cpu / their_cpu:.2f}x | <= {TARGET_CPU_RATIO:g}x |",
-        f"| CPU-s per 100,000 samples, remote write only (Prometheus: estimate) | {ours_cpu:.3f} | {share_text}"
-        f" | {share_ratio} | - |",
+        f"| samples sent | {ours.sent:,.0f} in {ours.total_s:.1f} s | {theirs.forwarded:,.0f} in {theirs.seconds:.1f} s"
+        " | - | - |",
+        f"| CPU-s per 100,000 samples, sender (Prometheus: scrape + TSDB + remote write) | {cpu.ours:.3f} |"
+        f" {cpu.theirs:.3f} | {cpu.ours / cpu.theirs:.2f}x | <= {TARGET_CPU_RATIO:g}x |",
+        f"| CPU-s per 100,000 samples, remote write only (Prometheus: estimate) | {cpu.ours:.3f} | {cpu.share_text}"
+        f" | {cpu.share_ratio} | - |",
         f"| VictoriaMetrics CPU-s per 100,000 samples received | {per_100k(ours.vm_cpu, ours.vm_rows):.3f} |"
         f" {per_100k(theirs.vm_cpu, theirs.vm_rows):.3f} | - | - |",
         "",
@@ -501,44 +519,46 @@ def report(
         ("`append`: snappy of the records (timed apart)", ours.snappy_cpu_100k),
         ("`append`: the rest (split by shard, SQLite insert and commit)", commit),
         ("sender threads: queue read and delete, HTTP (the rest of the process)", senders),
-        ("all counted", ours_cpu),
+        ("all counted", cpu.ours),
     ):
-        lines.append(f"| {label} | {value:.3f} | {value / ours_cpu:.0%} |")
-    lines.append(
-        f"| not counted: building the `Sample`s (the collectors' cost) | {per_100k(ours.build_cpu, ours.sent):.3f} | - |"
+        lines.append(f"| {label} | {value:.3f} | {value / cpu.ours:.0%} |")
+    build = per_100k(ours.build_cpu, ours.sent)
+    return [*lines, f"| not counted: building the `Sample`s (the collectors' cost) | {build:.3f} | - |"]
+
+
+def facts(args: argparse.Namespace, series: int, ours: Ours, theirs: Theirs, base: Theirs | None) -> list[str]:
+    """What else was seen: rates while feeding, the queue, the checks against VictoriaMetrics, Prometheus' queue."""
+    baseline = (
+        "No baseline run."
+        if base is None
+        else f"Baseline without remote_write: {per_100k(base.cpu, base.scraped):.3f} CPU-s per 100,000 samples"
+        f" scraped ({base.scraped / base.seconds:,.0f}/s)."
     )
-    lost = ours.samples_appended - ours.sent
-    lines += [
-        "",
-        f"Ours: {len(estate(args.series)) * INTERFACES * len(IF_SERIES):,} series, {args.threads} feeder threads,"
-        f" {ours.samples_appended / ours.feed_s:,.0f} samples/s appended and {ours.sent_while_feeding / ours.feed_s:,.0f}"
-        f" sent while feeding ({ours.feed_s:.1f} s), queue {'drained' if ours.drained else 'NOT drained'}"
-        f" {ours.total_s - ours.feed_s:.1f} s later; at most {ours.pending_max:,} samples queued,"
-        f" {ours.disk_max / 1e6:.1f} MB of queue files; {lost:,.0f} appended but not sent."
-        f" VictoriaMetrics counted {ours.vm_rows:,.0f} rows inserted and a query finds {ours.vm_query:,} samples"
-        f" (sent: {ours.sent:,.0f}).",
-        f"Prometheus: {args.prom_jobs} jobs x {args.series:,} series at 1 s, {theirs.scraped / theirs.seconds:,.0f}"
+    return [
+        f"Ours: {series:,} series, {args.threads} feeder threads, {ours.samples_appended / ours.feed_s:,.0f} samples/s"
+        f" appended and {ours.sent_while_feeding / ours.feed_s:,.0f} sent while feeding ({ours.feed_s:.1f} s), queue"
+        f" {'drained' if ours.drained else 'NOT drained'} {ours.total_s - ours.feed_s:.1f} s later; at most"
+        f" {ours.pending_max:,} samples queued, {ours.disk_max / 1e6:.1f} MB of queue files;"
+        f" {ours.samples_appended - ours.sent:,.0f} appended but not sent. VictoriaMetrics counted"
+        f" {ours.vm_rows:,.0f} rows inserted and a query finds {ours.vm_query:,} samples (sent: {ours.sent:,.0f}).",
+        f"Prometheus: {args.prom_jobs} jobs x {series:,} series at 1 s, {theirs.scraped / theirs.seconds:,.0f}"
         f" samples/s scraped; at the end {theirs.pending:,.0f} samples pending, {theirs.lag_s:.1f} s behind,"
-        f" {theirs.shards:g} shards of {theirs.max_samples_per_send:g} samples per send; VictoriaMetrics counted"
-        f" {theirs.vm_rows:,.0f} rows from it. "
-        + (
-            "No baseline run."
-            if base is None
-            else f"Baseline without remote_write: {per_100k(base.cpu, base.scraped):.3f} CPU-s per 100,000 samples"
-            f" scraped ({base.scraped / base.seconds:,.0f}/s)."
-        )
-        + f" Our exposition took {render_cpu:.2f} CPU-s per rendering (not Prometheus' CPU).",
+        f" {theirs.shards:g} shard(s) of {theirs.max_samples_per_send:g} samples per send; VictoriaMetrics counted"
+        f" {theirs.vm_rows:,.0f} rows from it. {baseline} Our exposition took {ours.render_cpu:.2f} CPU-s per"
+        " rendering (not Prometheus' CPU).",
     ]
+
+
+def verdicts(ours: Ours, cpu: Verdict) -> list[str]:
     rate_ok = ours.rate >= TARGET_RATE and ours.drained
-    cpu_ok = ours_cpu <= TARGET_CPU_RATIO * their_cpu
-    verdicts = [
+    cpu_ok = cpu.ours <= TARGET_CPU_RATIO * cpu.theirs
+    share = "" if cpu.share is None else f"; {cpu.share_ratio} its estimated remote-write share {cpu.share_text}"
+    return [
         f"rate: {'met' if rate_ok else 'missed'}: {ours.rate:,.0f} samples/s from one node"
         f" ({ours.rate / TARGET_RATE:.2f}x the {TARGET_RATE:,} target)",
-        f"CPU: {'met' if cpu_ok else 'missed'}: {ours_cpu:.3f} CPU-s per 100,000 samples is"
-        f" {ours_cpu / their_cpu:.2f}x Prometheus' {their_cpu:.3f} (target <= {TARGET_CPU_RATIO:g}x)"
-        + ("" if share is None else f"; {share_ratio} its estimated remote-write share {share_text}"),
+        f"CPU: {'met' if cpu_ok else 'missed'}: {cpu.ours:.3f} CPU-s per 100,000 samples is"
+        f" {cpu.ours / cpu.theirs:.2f}x Prometheus' {cpu.theirs:.3f} (target <= {TARGET_CPU_RATIO:g}x){share}",
     ]
-    return lines, verdicts
 
 
 def main() -> int:
@@ -557,30 +577,28 @@ def main() -> int:
         log(f"missing {[n for n, b in binaries.items() if not b]}: {INSTALL}")
         return 2
     devices = estate(args.series)
-    with (
-        tempfile.TemporaryDirectory(prefix="remote-write-bench-") as name,
-        VictoriaMetrics(binaries["victoria-metrics"] or "", Path(name) / "vm") as vm,
-    ):
+    with tempfile.TemporaryDirectory(prefix="remote-write-bench-") as name:
         tmp = Path(name)
-        if args.profile:
-            print(profile_ours(vm, devices, args, tmp))
-            return 0
-        log(f"ours: {len(devices)} devices, {args.seconds:g} s ...")
-        ours = run_ours(vm, devices, args, tmp)
-        server, exposition, stop = serve_exposition(devices)
+        vm = VictoriaMetrics(binaries["victoria-metrics"] or "", tmp / "vm")
+        vm.start()
         try:
-            log(f"Prometheus with remote_write: {args.warmup:g} s warm-up, {args.seconds:g} s measured ...")
-            theirs = run_prometheus(vm, server.port, args, tmp / "prometheus", remote=True)
-            base = None
-            if not args.no_baseline:
-                log("Prometheus without remote_write (baseline) ...")
-                base = run_prometheus(vm, server.port, args, tmp / "prometheus-base", remote=False)
+            if args.profile:
+                print(profile_ours(vm, devices, args, tmp))
+                return 0
+            log(f"ours: {len(devices)} devices, {args.seconds:g} s ...")
+            ours = run_ours(vm, devices, args, tmp)
+            theirs, base = run_both_prometheus(vm, devices, args, tmp, ours)
         finally:
-            stop()
-        render_cpu = sorted(exposition.render_cpu)[len(exposition.render_cpu) // 2]
-    lines, verdicts = report(args, ours, theirs, base, render_cpu)
+            vm.stop()
+    cpu = Verdict.of(ours, theirs, base)
+    lines = [
+        *tables(ours, theirs, cpu),
+        "",
+        *facts(args, len(devices) * INTERFACES * len(IF_SERIES), ours, theirs, base),
+    ]
+    results = verdicts(ours, cpu)
     print("\n".join(lines))
-    print("\n".join(verdicts))
+    print("\n".join(results))
     if not args.no_write:
         command = "python benchmarks/remote_write.py" + "".join(f" {a}" for a in sys.argv[1:])
         append_report(
@@ -592,7 +610,7 @@ def main() -> int:
             " VictoriaMetrics (its CPU also scrapes and stores them). Details in the script's docstring.\n\n"
             + "\n".join(lines)
             + "\n\nTargets (issue 10):\n\n"
-            + "\n".join(f"- {v}." for v in verdicts)
+            + "\n".join(f"- {v}." for v in results)
             + "\n"
         )
         log("appended to docs/benchmarks.md")
