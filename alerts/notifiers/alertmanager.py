@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -43,8 +42,8 @@ from alerts.notifiers.http import (
     _status_error,
     _transport_error,
     post_json,
+    request_settings,
     shown_url,
-    tls_context,
 )
 from model import Clock
 
@@ -192,7 +191,7 @@ class AlertmanagerClient:
         if payload is not None:
             content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        auth, extensions, verify = _settings(self._http_config, url, headers)
+        auth, extensions, verify = request_settings(self._http_config, url, headers)
         deadline = asyncio.timeout(self._timeout)
         try:
             async with (
@@ -224,22 +223,6 @@ class AlertmanagerClient:
 
     def __repr__(self) -> str:
         return f"AlertmanagerClient({self.shown!r})"
-
-
-def _settings(
-    config: HttpConfig, url: str, headers: dict[str, str]
-) -> tuple[httpx.BasicAuth | None, dict[str, str] | None, ssl.SSLContext | bool]:
-    """The request's authentication (a bearer token goes into `headers`), SNI and TLS context, as
-    `post_json` sets them."""
-    if config.bearer_token is not None:
-        headers["Authorization"] = f"Bearer {config.bearer_token.reveal()}"
-    auth = None
-    if config.basic_auth is not None:
-        password = config.basic_auth.password.reveal() if config.basic_auth.password is not None else ""
-        auth = httpx.BasicAuth(config.basic_auth.username, password)
-    tls = config.tls_config
-    extensions = {"sni_hostname": tls.server_name} if tls.server_name else None
-    return auth, extensions, tls_context(tls) if url.startswith("https://") else True
 
 
 def _objects(answer: object, url: str) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ from alerts.model import NotifyError
 from alerts.notifiers.config import HttpConfig, TlsConfig
 from model.errors import find_cause, os_reason
 
-__all__ = ["SNIPPET_CHARS", "USER_AGENT", "post_json", "shown_url", "tls_context"]
+__all__ = ["SNIPPET_CHARS", "USER_AGENT", "post_json", "request_settings", "shown_url", "tls_context"]
 
 USER_AGENT = "ops-console"
 SNIPPET_CHARS = 200
@@ -63,15 +63,7 @@ async def post_json(
     config = http_config or HttpConfig()
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     sent_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
-    if config.bearer_token is not None:
-        sent_headers["Authorization"] = f"Bearer {config.bearer_token.reveal()}"
-    auth = None
-    if config.basic_auth is not None:
-        password = config.basic_auth.password.reveal() if config.basic_auth.password is not None else ""
-        auth = httpx.BasicAuth(config.basic_auth.username, password)
-    tls = config.tls_config
-    extensions = {"sni_hostname": tls.server_name} if tls.server_name else None
-    verify = tls_context(tls) if url.startswith("https://") else True
+    auth, extensions, verify = request_settings(config, url, sent_headers)
     deadline = asyncio.timeout(timeout)
     try:
         async with (
@@ -99,6 +91,22 @@ def shown_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def request_settings(
+    config: HttpConfig, url: str, headers: dict[str, str]
+) -> tuple[httpx.BasicAuth | None, dict[str, str] | None, ssl.SSLContext | bool]:
+    """A request's authentication (a bearer token goes into `headers`), SNI and TLS verification from
+    `config`: what `post_json` and the Alertmanager client send."""
+    if config.bearer_token is not None:
+        headers["Authorization"] = f"Bearer {config.bearer_token.reveal()}"
+    auth = None
+    if config.basic_auth is not None:
+        password = config.basic_auth.password.reveal() if config.basic_auth.password is not None else ""
+        auth = httpx.BasicAuth(config.basic_auth.username, password)
+    tls = config.tls_config
+    extensions = {"sni_hostname": tls.server_name} if tls.server_name else None
+    return auth, extensions, tls_context(tls) if url.startswith("https://") else True
 
 
 def tls_context(tls: TlsConfig) -> ssl.SSLContext:

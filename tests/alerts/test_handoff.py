@@ -6,8 +6,6 @@ The clock is a fake one set to the wall time (Alertmanager judges `endsAt` by it
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -27,73 +25,14 @@ from alerts.model import Alert, AlertState
 from alerts.mutedb import NotFound
 from config import ConfigError, load
 from model import FakeClock, Labels
+from tests.alerts.alertmanagers import alertmanager
 from tests.alerts.hooks import Hook, serve_hook
-from tests.helpers import free_port, require
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 
 INSTALL = "apt-get install -y --no-install-recommends prometheus-alertmanager"
 SOURCE = "estate.yaml;links"
-
-
-def am_config(hook_url: str) -> str:
-    return f"""\
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs: [{{url: "{hook_url}"}}]
-"""
-
-
-@contextlib.contextmanager
-def alertmanager(tmp_path: Path, name: str, hook_url: str, port: int | None = None) -> Iterator[str]:
-    """A private Alertmanager on `port` (default: a free one) notifying `hook_url`; its base URL."""
-    binary = require("prometheus-alertmanager", install=INSTALL)
-    home = tmp_path / name
-    home.mkdir()
-    (home / "alertmanager.yml").write_text(am_config(hook_url), encoding="utf-8")
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (home / "alertmanager.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={home / 'alertmanager.yml'}",
-                f"--storage.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_ready(url, proc, home / "alertmanager.log")
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    with httpx.Client(trust_env=False, timeout=1) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"alertmanager exited with {proc.returncode}: {log.read_text(errors='replace')}")
-            with contextlib.suppress(httpx.HTTPError):
-                if client.get(f"{url}/-/ready").status_code == 200:
-                    return
-            time.sleep(0.05)
-    pytest.fail(f"alertmanager not ready within 15s: {log.read_text(errors='replace')}")
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.alerts.alertmanagers import alertmanager
 from tests.alerts.hooks import serve_hook
-from tests.alerts.test_handoff import alertmanager
 from tests.security.console import UP_RULE, running
 
 pytestmark = pytest.mark.slow

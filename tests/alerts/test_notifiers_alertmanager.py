@@ -5,7 +5,6 @@ POST /api/v2/alerts, resolution, and a cluster with a member down."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,8 +18,9 @@ from alerts.model import Alert, AlertState, Notification, NotifyError
 from alerts.notifiers import NOTIFIERS, AlertmanagerConfig, NotifierDeps
 from alerts.notifiers.alertmanager import postable_alerts
 from model import FakeClock, Labels
+from tests.alerts.alertmanagers import alertmanager as running_alertmanager
 from tests.alerts.factories import notification_of
-from tests.helpers import free_port, require
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -36,48 +36,8 @@ receivers:
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A private Alertmanager on a free port; yields its base URL."""
-    binary = require("prometheus-alertmanager", install=INSTALL)
-    (tmp_path / "alertmanager.yml").write_text(CONFIG, encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "alertmanager.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'alertmanager.yml'}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_ready(url, proc, tmp_path / "alertmanager.log")
+    with running_alertmanager(tmp_path, "am", config=CONFIG) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    with httpx.Client(trust_env=False, timeout=1) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"alertmanager exited with {proc.returncode}: {log.read_text(errors='replace')}")
-            try:
-                if client.get(f"{url}/-/ready").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    pytest.fail(f"alertmanager not ready within 15s: {log.read_text(errors='replace')}")
 
 
 def shown(url: str) -> dict[str, dict[str, Any]]:
