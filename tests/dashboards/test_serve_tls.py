@@ -26,13 +26,13 @@ from dashboards.serve import HttpServer, TlsError
 BODY = "served over TLS"
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey, password: bytes | None = None) -> Path:
+def write_key(path: Path, key: ec.EllipticCurvePrivateKey, password: bytes | None = None) -> Path:
     encryption = serialization.NoEncryption() if password is None else serialization.BestAvailableEncryption(password)
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption))
     return path
 
 
-def _write_certificate(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
+def write_certificate(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
     """A self-signed certificate for 127.0.0.1 (as an IP subject alternative name), valid for a day."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
@@ -56,7 +56,7 @@ def _write_certificate(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:
 def tls(tmp_path: Path) -> tuple[Path, Path]:
     """(certificate, key) files of a self-signed certificate for 127.0.0.1."""
     key = ec.generate_private_key(ec.SECP256R1())
-    return _write_certificate(tmp_path / "cert.pem", key), _write_key(tmp_path / "key.pem", key)
+    return write_certificate(tmp_path / "cert.pem", key), write_key(tmp_path / "key.pem", key)
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_missing_key_file_raises_naming_the_file(app: flask.Flask, tls: tuple[Pa
 def test_key_of_another_certificate_raises_naming_both_files(
     app: flask.Flask, tls: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    other = _write_key(tmp_path / "other.pem", ec.generate_private_key(ec.SECP256R1()))
+    other = write_key(tmp_path / "other.pem", ec.generate_private_key(ec.SECP256R1()))
 
     with pytest.raises(TlsError) as caught:
         HttpServer(app, host="127.0.0.1", port=0, tls=(tls[0], other))
@@ -153,8 +153,8 @@ def test_encrypted_key_raises_without_asking_for_a_password(
     app: flask.Flask, tls: tuple[Path, Path], tmp_path: Path
 ) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _write_certificate(tmp_path / "enc-cert.pem", key)
-    encrypted = _write_key(tmp_path / "enc-key.pem", key, password=b"secret")
+    cert = write_certificate(tmp_path / "enc-cert.pem", key)
+    encrypted = write_key(tmp_path / "enc-key.pem", key, password=b"secret")
 
     with pytest.raises(TlsError) as caught:
         HttpServer(app, host="127.0.0.1", port=0, tls=(cert, encrypted))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,6 +55,8 @@ class Running:
     data_dir: Path
     tokens: dict[str, str] = field(default_factory=dict)
     kiosk_token: str = ""
+    verify: ssl.SSLContext | bool = True
+    """How clients check the console's certificate (when it serves TLS)."""
 
     @property
     def access(self) -> Access:
@@ -60,7 +64,7 @@ class Running:
         return self.console.access
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, follow_redirects=False)
+        return httpx.Client(base_url=self.url, timeout=30, follow_redirects=False, verify=self.verify)
 
     def login_answer(self, client: httpx.Client, name: str, password: str, code: str = "") -> httpx.Response:
         """`POST /login` as the login page sends it (after `GET /login` for its CSRF token)."""
@@ -87,13 +91,17 @@ class Running:
         return client
 
 
-def write_config(tmp_path: Path, port: int, security: str = "{totp_roles: []}", extra: str = "") -> Path:
-    """`tmp_path/console.yaml`: the console host on `port`, data in `tmp_path/data`, then `extra`."""
+def write_config(
+    tmp_path: Path, port: int, security: str = "{totp_roles: []}", extra: str = "", tls: tuple[Path, Path] | None = None
+) -> Path:
+    """`tmp_path/console.yaml`: the console host on `port` (HTTPS with the certificate and key `tls`),
+    data in `tmp_path/data`, then `extra`."""
     path = tmp_path / "console.yaml"
     path.write_text(
         f"""console:
   listen: 127.0.0.1:{port}
   data_dir: {tmp_path / "data"}
+{f"  tls: {{cert_file: {tls[0]}, key_file: {tls[1]}}}" if tls else ""}
 security: {security}
 sites: [{{id: dc-east, name: East}}]
 systems: [{{id: records, name: Records}}]
@@ -111,15 +119,20 @@ devices:
     return path
 
 
-def start(tmp_path: Path, *, security: str = "{totp_roles: []}", extra: str = "") -> Running:
+def start(
+    tmp_path: Path, *, security: str = "{totp_roles: []}", extra: str = "", tls: tuple[Path, Path] | None = None
+) -> Running:
     """A running console (stop it: `running.console.stop()`) with one user and token per role and
-    a kiosk named `lobby`."""
+    a kiosk named `lobby`; over HTTPS with the certificate and key `tls` (its clients trust that
+    certificate only)."""
     port = free_port()
-    loaded = config.load_file(write_config(tmp_path, port, security, extra))
+    loaded = config.load_file(write_config(tmp_path, port, security, extra, tls))
     groups = run_console.load_rules(loaded, sys.stderr)
     assert groups is not None
     console = run_console.start_console(loaded, f"127.0.0.1:{port}", tmp_path / "data", groups)
-    found = Running(f"http://127.0.0.1:{port}", console, tmp_path / "data")
+    scheme = "https" if tls else "http"
+    verify = ssl.create_default_context(cafile=str(tls[0])) if tls else True
+    found = Running(f"{scheme}://127.0.0.1:{port}", console, tmp_path / "data", verify=verify)
     now = time.time()
     for role in ROLES:
         found.access.users.add(role, role, PASSWORDS[role], now, actor="test")
@@ -129,7 +142,7 @@ def start(tmp_path: Path, *, security: str = "{totp_roles: []}", extra: str = ""
 
 
 @contextmanager
-def running(tmp_path: Path, **kwargs: str) -> Iterator[Running]:
+def running(tmp_path: Path, **kwargs: Any) -> Iterator[Running]:
     found = start(tmp_path, **kwargs)
     try:
         yield found

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.dashboards.test_serve_tls import write_certificate, write_key
 from tests.security.console import PASSWORDS, Running, csrf_of, running
 
 pytestmark = pytest.mark.slow
@@ -238,3 +240,20 @@ def test_a_revoked_kiosk_stops_at_once_and_a_kiosk_sees_the_wall_only(console: R
     assert kiosk.get("/_dash-layout").status_code == 401
     refused = console.client().get(f"/kiosk/{console.kiosk_token}")
     assert refused.status_code == 401
+
+
+def test_behind_tls_the_cookies_are_secure_host_only_and_hsts_is_sent(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    tls = (write_certificate(tmp_path / "cert.pem", key), write_key(tmp_path / "key.pem", key))
+    with running(tmp_path, tls=tls) as console:
+        client = console.client()
+        answer = console.login_answer(client, "viewer", PASSWORDS["viewer"])
+        assert answer.status_code == 200
+        cookies = {c.split("=")[0]: c for c in answer.headers.get_list("set-cookie")}
+        assert {"__Host-ops_console", "_csrf_token"} <= set(cookies)
+        assert "Secure" in cookies["__Host-ops_console"] and "Path=/" in cookies["__Host-ops_console"]
+        assert "Secure" in cookies["_csrf_token"]
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
+        assert client.get("/api/v1/alerts").status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(console.url.replace("https://", "http://") + "/healthz", timeout=5)
