@@ -480,9 +480,7 @@ def start_console(
         if store is not None:
             store.close()
         raise
-    sink: _Sink = (
-        (_Both(store, remote) if remote else store) if store is not None else _Queued(remote) if remote else _Nowhere()
-    )
+    sink = _sink(store, remote)
     loop = asyncio.new_event_loop()
     deps, scheduler = start_collectors(settings, sink, clock, metrics, loop) if role != "web" else (None, None)
     loop_thread = threading.Thread(target=loop.run_forever, name="collectors", daemon=True)
