@@ -213,21 +213,21 @@ def test_totp_is_required_where_configured(tmp_path: Path) -> None:
 
 
 def test_an_idle_session_ends(tmp_path: Path) -> None:
-    with running(tmp_path, security="{totp_roles: [], session_idle: 2s, session_max: 1h}") as console:
+    with running(tmp_path, security="{totp_roles: [], session_idle: 3s, session_max: 1h}") as console:
         client = console.login("viewer")
         assert client.get("/api/v1/alerts").status_code == 200
-        time.sleep(2.5)
+        time.sleep(3.5)
         assert client.get("/api/v1/alerts").status_code == 401
 
 
 def test_a_session_ends_at_its_absolute_lifetime(tmp_path: Path) -> None:
-    with running(tmp_path, security="{totp_roles: [], session_idle: 2s, session_max: 4s}") as console:
+    with running(tmp_path, security="{totp_roles: [], session_idle: 4s, session_max: 7s}") as console:
         client = console.login("viewer")
         started = time.monotonic()
-        for _ in range(3):  # used every second: never idle for 2 s
+        for _ in range(5):  # used every second: never idle for 4 s
             time.sleep(1.0)
             assert client.get("/api/v1/alerts").status_code == 200
-        time.sleep(max(0.0, 4.3 - (time.monotonic() - started)))  # 1.3 s idle at most, past 4 s of life
+        time.sleep(max(0.0, 7.5 - (time.monotonic() - started)))  # idle 2.5 s at most, past 7 s of life
         assert client.get("/api/v1/alerts").status_code == 401
 
 
