@@ -417,22 +417,6 @@ class _Nowhere:
         return True
 
 
-class _Queued:
-    """Remote write as the rules' sink on a web node (`append` has queued durably when it returns)."""
-
-    def __init__(self, remote: RemoteWriter) -> None:
-        self._remote = remote
-
-    def append(self, samples: Sequence[Sample]) -> None:
-        self._remote.append(samples)
-
-    def record_state(self, target: str, state: TargetState, ts: float, cause: str) -> None:
-        return None
-
-    def flush(self, timeout: float = 30.0) -> bool:
-        return True
-
-
 async def _close_clients(deps: CollectorDeps) -> None:
     """Close the shared SNMP client on its own loop and let its cancelled timer task finish."""
     deps.snmp.close()
@@ -552,7 +536,7 @@ def start_collectors(
 def _sink(store: Store | None, remote: RemoteWriter | None) -> _Sink:
     if store is not None:
         return _Both(store, remote) if remote is not None else store
-    return _Queued(remote) if remote is not None else _Nowhere()
+    return remote if remote is not None else _Nowhere()
 
 
 def _check_role(settings: config.Config, role: str) -> None:

@@ -8,7 +8,8 @@ they read through `dashboards.queries.current()`. `ApiActions` implements it ove
 way. Every refusal raises `ActionError` with the API's message (the page shows it as is). The
 maintenance windows are listed here too: they belong to the alerting API, not to the read facade.
 
-Who acts (`by`) is the name the user typed until the console has logins (issue 9).
+Who acts (`by`) is the request's logged-in user (`dashboards.authz.acting`); the typed name only
+where no access control is installed (the pages' own tests).
 """
 
 from __future__ import annotations

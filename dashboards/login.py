@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 import flask
@@ -27,6 +26,7 @@ from dashboards.auth import (
     error_answer,
     set_csrf_cookie,
 )
+from dashboards.i18n import t
 from security.access import Principal
 from security.users import User
 
@@ -82,7 +82,7 @@ def _login() -> flask.Response:
         return _refused(login_page.locked_message(lang, locked, now))
     user = access.users.check_password(name, password)
     if user is None:
-        return _failed(access, name, now, "password", login_page.text("login.wrong", lang))
+        return _failed(access, name, now, "password", t("login.wrong", lang))
     refused = _second_factor(access, user, code, now, lang)
     if refused is not None:
         return refused
@@ -97,12 +97,12 @@ def _second_factor(access: Access, user: User, code: str, now: float, lang: str)
         return None
     if not user.totp:
         access.record("login.failed", name, {"outcome": "failed", "reason": "no second factor"}, actor=name)
-        return _refused(login_page.text("login.enroll", lang).format(role=user.role.value, name=name))
+        return _refused(t("login.enroll", lang, role=user.role.value, name=name))
     if not code:
-        body = {"totp": True, "error": login_page.text("login.code", lang)}
+        body = {"totp": True, "error": t("login.code", lang)}
         return flask.Response(flask.json.dumps(body), status=401, content_type="application/json")
     if not access.users.check_totp(name, code, now):
-        return _failed(access, name, now, "second factor", login_page.text("login.wrong_code", lang), totp=True)
+        return _failed(access, name, now, "second factor", t("login.wrong_code", lang), totp=True)
     return None
 
 
@@ -163,7 +163,7 @@ def _kiosk(token: str) -> flask.Response | werkzeug.Response:
     now = access.clock.now()
     if name is None:
         access.record("login.failed", "kiosk", {"outcome": "failed", "reason": "unknown or revoked kiosk token"})
-        return flask.Response(login_page.text("kiosk.refused", _language()), status=401, content_type="text/plain")
+        return flask.Response(t("kiosk.refused", _language()), status=401, content_type="text/plain")
     flask.session.clear()
     session_id, session = access.sessions.create(
         name, "kiosk", now, ip=flask.request.remote_addr or "", idle=None, absolute=None
@@ -185,7 +185,7 @@ def _account_page() -> flask.Response:
     return flask.Response(html, content_type="text/html; charset=utf-8")
 
 
-def _change_password(**_: Any) -> flask.Response:
+def _change_password() -> flask.Response:
     access = access_of()
     user = current_user()
     body = flask.request.get_json(silent=True)
@@ -196,7 +196,7 @@ def _change_password(**_: Any) -> flask.Response:
     name, now = user.principal.name, access.clock.now()
     if access.users.check_password(name, str(body.get("current") or "")) is None:
         access.record("user.passwd", name, {"outcome": "failed", "reason": "wrong current password"})
-        return error_answer(400, "bad_data", login_page.text("account.wrong", _language()))
+        return error_answer(400, "bad_data", t("account.wrong", _language()))
     try:
         access.users.passwd(name, str(body.get("password") or ""), now, actor=name)
     except ValueError as exc:

@@ -13,11 +13,7 @@ from dashboards.i18n import LANGUAGES, t
 from security.passwords import MIN_PASSWORD_LENGTH
 from security.users import Role
 
-__all__ = ["account_html", "locked_message", "login_html", "text"]
-
-
-def text(key: str, lang: str) -> str:
-    return t(key, lang)
+__all__ = ["account_html", "locked_message", "login_html"]
 
 
 def locked_message(lang: str, until: float, now: float) -> str:

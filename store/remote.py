@@ -311,6 +311,10 @@ class RemoteWriter:
     def record_state(self, target: str, state: TargetState, ts: float, cause: str) -> None:
         """Nothing to do: the engine derives state from `up` (see the class docstring)."""
 
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Nothing to wait for: `append` has queued durably when it returns (the rules' sink contract)."""
+        return True
+
     def start(self) -> None:
         """Start the sender threads (samples appended before are queued and sent now)."""
         with self._lock:

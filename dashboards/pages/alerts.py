@@ -5,7 +5,7 @@ recurring windows, delete).
 
 Logic lives in `dashboards.views.alerts` (table, filters, texts), `dashboards.views.alert_forms`
 (the action form) and `dashboards.views.alert_history` (the history panel); data comes through
-`dashboards.queries.current()` and actions go through `dashboards.actions.currentoptional_actions()`. An
+`dashboards.queries.current()` and actions go through `dashboards.actions.optional_actions()`. An
 action button sets the pending action (`ALERTS_PENDING`), which opens the form; submitting it
 performs the action and, when it succeeds, clears the pending action (closing the form) and counts it
 in `ALERTS_DONE`, which refreshes the table. (Closing the form on `ALERTS_DONE` instead would race:
